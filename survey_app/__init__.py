@@ -1,0 +1,55 @@
+"""The pupil attitude survey app: create_app() wires config, extensions, blueprints,
+error pages and CLI. Nothing else: it never creates tables, migrates or prompts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import load_config
+from .db import db
+from .extensions import csrf, limiter, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Return the configured app; `config` overrides the environment (tests)."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(load_config(app.instance_path))
+    if config:
+        app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    proxies = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+        render_as_batch=True, compare_type=True,
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from . import models  # noqa: F401  (registers the tables with the metadata)
+    from .errors import register_error_handlers
+    from .health import bp as health_bp
+    from .pupil import bp as pupil_bp
+    from .security import register_security_headers
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(pupil_bp)
+    if app.config.get("BENCHMARK_ENDPOINTS"):
+        from .health import bench_bp
+
+        app.register_blueprint(bench_bp)
+    register_error_handlers(app)
+    register_security_headers(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app

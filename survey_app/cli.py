@@ -1,0 +1,80 @@
+"""Flask commands: check a questionnaire, build demo data."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from .csv_safety import safe_row
+from .db import db, utcnow
+from .questionnaires import QuestionnaireError, load_questionnaire
+
+
+@click.command("check-questionnaire")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def check_questionnaire(path: Path) -> None:
+    """Check a questionnaire file: print every problem (exit 1) or a summary (exit 0)."""
+    try:
+        q = load_questionnaire(path)
+    except QuestionnaireError as exc:
+        for message in exc.errors:
+            click.echo(f"{exc.source}: {message}", err=True)
+        click.echo(f"{exc.source}: {len(exc.errors)} problem(s) found", err=True)
+        sys.exit(1)
+    click.echo(f"{path}: OK: {q.summary()}; sha256 {q.content_hash[:12]}")
+
+
+@click.command("load-questionnaires")
+def load_questionnaires() -> None:
+    """Store every questionnaire file in QUESTIONNAIRE_DIR (new contents get new rows)."""
+    from .services.questionnaire_store import sync_directory
+
+    try:
+        rows = sync_directory(db.session, current_app.config["QUESTIONNAIRE_DIR"])
+    except QuestionnaireError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    db.session.commit()
+    for row in rows:
+        click.echo(f"{row.key} v{row.version} ({row.content_hash[:12]}) stored as #{row.id}")
+
+
+@click.command("demo-data")
+@click.option("--codes-csv", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Also write the open round's unused codes to this CSV file.")
+def demo_data(codes_csv: Path | None) -> None:
+    """Build the demo partnership (idempotent), with progress output."""
+    from .services.demo import build_demo_data, unused_codes
+
+    try:
+        result = build_demo_data(
+            db.session, current_app.config["QUESTIONNAIRE_DIR"], utcnow(),
+            progress=lambda message: click.echo(message),
+        )
+    except QuestionnaireError as exc:
+        db.session.rollback()
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(
+        f"Demo data {'created' if result.created else 'already present'}: {result.schools} schools, "
+        f"{result.pupils} pupils, {result.groups} groups, {result.rounds} rounds, "
+        f"{result.answers} answers."
+    )
+    if codes_csv and result.open_round is not None:
+        rows = unused_codes(db.session, result.open_round)
+        with codes_csv.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["code"])
+            writer.writeheader()
+            writer.writerows(safe_row(row) for row in rows)
+        click.echo(f"Wrote {len(rows)} unused codes of '{result.open_round.name}' to {codes_csv}")
+
+
+def register_cli(app: Flask) -> None:
+    """Add the project's commands to `flask --app survey_app`."""
+    for command in (check_questionnaire, load_questionnaires, demo_data):
+        app.cli.add_command(command)

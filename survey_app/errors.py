@@ -1,0 +1,102 @@
+"""One place for error pages: friendly words in the app's look, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .db import db
+from .security import no_store
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Something was not right", "The page could not use what was sent. Please go back and try again."),
+    401: ("Signed out", "You have been signed out. Sign in again with your code."),
+    403: ("Not allowed", "You do not have permission to do that."),
+    404: ("Page not found", "We could not find that page. Check the address, or go back to the start."),
+    405: ("Not allowed", "That page cannot be used like that."),
+    413: ("Too much sent", "That was too large to accept. Nothing was changed."),
+    429: ("Too many tries", "Please wait a minute before trying again, or ask your teacher for help."),
+    500: (
+        "Something went wrong",
+        "Sorry, something went wrong on our side. Nothing you saved has been lost. Please try again.",
+    ),
+    503: (
+        "Please wait a moment",
+        "The survey cannot reach its database just now. Your saved answers are safe. "
+        "Please try again in a minute.",
+    ),
+}
+
+
+def wants_json() -> bool:
+    """Return True for the autosave API and clients that ask for JSON."""
+    if request.path.startswith("/survey/api/") or request.path == "/healthz":
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    accept = request.accept_mimetypes
+    return best == "application/json" and accept[best] > accept["text/html"]
+
+
+def error_response(status: int, message: str | None = None):
+    """Return an error page (or JSON) for `status`, with `message` in plain words."""
+    title, default = MESSAGES.get(status, MESSAGES[500])
+    text = message or default
+    if wants_json():
+        resp = jsonify(error=title, message=text, status=status)
+    else:
+        resp = render_template("errors/error.html", title=title, message=text, status=status)
+        from flask import make_response
+
+        resp = make_response(resp)
+    resp.status_code = status
+    return no_store(resp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install handlers for HTTP errors, CSRF failures and database faults."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError):
+        return error_response(
+            400,
+            "This page had expired or was opened from somewhere else, so nothing was changed. "
+            "Please go back, reload the page and try again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        if exc.code is None or exc.code < 400:
+            return exc
+        message = None
+        if exc.code == 400 and exc.description and exc.description != type(exc).description:
+            message = exc.description
+        return error_response(exc.code, message)
+
+    @app.errorhandler(OperationalError)
+    def _database_down(exc: OperationalError):
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        db.session.rollback()
+        return error_response(503)
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database_error(exc: SQLAlchemyError):
+        log.exception("database error")
+        db.session.rollback()
+        return error_response(500)
+
+    @app.errorhandler(InternalServerError)
+    def _internal(exc):
+        db.session.rollback()
+        return error_response(500)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error")
+        db.session.rollback()
+        return error_response(500)

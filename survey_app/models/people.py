@@ -1,0 +1,116 @@
+"""Partnerships, schools, pupils and the groups that cut across schools."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import UTCDateTime, db, utcnow
+
+group_members = Table(
+    "group_members",
+    db.metadata,
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("pupil_id", ForeignKey("pupils.id", ondelete="CASCADE"), primary_key=True),
+    # Membership is read both ways: a group's pupils and a pupil's groups.
+    Index("ix_group_members_pupil_id", "pupil_id"),
+)
+
+
+class Partnership(db.Model):
+    """A partnership, trust or local authority that holds several schools."""
+
+    __tablename__ = "partnerships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    schools: Mapped[list[School]] = relationship(back_populates="partnership")
+
+
+class School(db.Model):
+    """A school or college; may stand alone or belong to a partnership."""
+
+    __tablename__ = "schools"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    urn: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    partnership_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partnerships.id"), index=True
+    )
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    partnership: Mapped[Partnership | None] = relationship(back_populates="schools")
+    pupils: Mapped[list[Pupil]] = relationship(back_populates="school")
+
+
+class Pupil(db.Model):
+    """A learner, identified within their school by the UPN.
+
+    Responses belong to the pupil, not the school, so a move keeps the history.
+    """
+
+    __tablename__ = "pupils"
+    __table_args__ = (
+        UniqueConstraint("school_id", "upn"),
+        Index("ix_pupils_school_id_year_group", "school_id", "year_group"),
+        Index("ix_pupils_upn", "upn"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    upn: Mapped[str] = mapped_column(String(13))
+    first_name: Mapped[str] = mapped_column(String(100))
+    surname: Mapped[str] = mapped_column(String(100))
+    year_group: Mapped[int] = mapped_column(Integer)
+    reg_group: Mapped[str | None] = mapped_column(String(20))
+    gender: Mapped[str | None] = mapped_column(String(20))
+    # SEN status as the school census records it: N none, K SEN support, E EHC plan.
+    sen: Mapped[str] = mapped_column(String(1), default="N")
+    fsm: Mapped[bool] = mapped_column(Boolean, default=False)
+    eal: Mapped[bool] = mapped_column(Boolean, default=False)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    school: Mapped[School] = relationship(back_populates="pupils")
+    groups: Mapped[list[Group]] = relationship(
+        secondary=group_members, back_populates="pupils"
+    )
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.surname}"
+
+
+class Group(db.Model):
+    """A programme or class; a partnership group may mix schools and year groups."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="programme")
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    partnership_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partnerships.id"), index=True
+    )
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    pupils: Mapped[list[Pupil]] = relationship(
+        secondary=group_members, back_populates="groups"
+    )

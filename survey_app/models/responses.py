@@ -1,0 +1,83 @@
+"""A pupil's response to a round, its answers, and the factor scores stored when it finishes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import UTCDateTime, db, utcnow
+from .people import Pupil
+from .surveys import QuestionnaireVersion, SurveyRound
+
+
+class Response(db.Model):
+    """One pupil's sitting of one round; there is never more than one."""
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        UniqueConstraint("round_id", "pupil_id"),
+        Index("ix_responses_pupil_id", "pupil_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("survey_rounds.id", ondelete="CASCADE"))
+    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id", ondelete="CASCADE"))
+    questionnaire_version_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaire_versions.id")
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Active time: gaps between saves longer than a few minutes count as away.
+    seconds_spent: Mapped[int] = mapped_column(Integer, default=0)
+    mode: Mapped[str] = mapped_column(String(10), default="page")
+    entered_by: Mapped[str] = mapped_column(String(20), default="pupil")
+
+    pupil: Mapped[Pupil] = relationship()
+    round: Mapped[SurveyRound] = relationship()
+    questionnaire: Mapped[QuestionnaireVersion] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Answer(db.Model):
+    """The pupil's newest answer to one statement of one response.
+
+    `seq` orders the answers a pupil gave: a retried older request never overwrites a
+    newer answer (see services.record_answers).
+    """
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("response_id", "item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
+    item: Mapped[str] = mapped_column(String(40))
+    value: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class FactorScore(db.Model):
+    """A finished response's score on one factor, computed once by the pure scoring code."""
+
+    __tablename__ = "factor_scores"
+    __table_args__ = (
+        UniqueConstraint("response_id", "factor"),
+        Index("ix_factor_scores_round_id_factor", "round_id", "factor"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
+    round_id: Mapped[int] = mapped_column(ForeignKey("survey_rounds.id", ondelete="CASCADE"))
+    factor: Mapped[str] = mapped_column(String(60))
+    score: Mapped[float | None] = mapped_column(Float)
+    items_answered: Mapped[int] = mapped_column(Integer)
+    items_total: Mapped[int] = mapped_column(Integer)
+    band: Mapped[str | None] = mapped_column(String(40))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,71 @@
+"""Forms of the pupil's screens; the answer form is built from the questionnaire."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, StringField, SubmitField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
+
+from ..questionnaires import Questionnaire
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Your code",
+        validators=[DataRequired("Type the code from your slip."), Length(max=40)],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false",
+                   "inputmode": "text", "maxlength": "40"},
+    )
+    submit = SubmitField("Start")
+
+
+class ConfirmForm(FlaskForm):
+    yes = SubmitField("Yes, this is me")
+    no = SubmitField("No, this is not me")
+
+
+class SignOutForm(FlaskForm):
+    reason = HiddenField(default="later", validators=[AnyOf(["later", "idle"])])
+    submit = SubmitField("Finish for now")
+
+
+class ModeForm(FlaskForm):
+    mode = HiddenField(validators=[AnyOf(["single", "page"])])
+    at = HiddenField(default="1")
+    submit = SubmitField("Switch")
+
+
+class FinishForm(FlaskForm):
+    submit = SubmitField("Finish the survey")
+
+
+_form_classes: dict[str, type[FlaskForm]] = {}
+
+NAV_CHOICES = ("back", "next", "check", "later")
+
+
+def field_name(index: int) -> str:
+    """Return the form field name of the statement at `index` (0-based)."""
+    return f"q{index + 1}"
+
+
+def answer_form_class(q: Questionnaire) -> type[FlaskForm]:
+    """Return a FlaskForm class with one radio field per statement of `q` (cached).
+
+    Every field is optional: a pupil may skip a statement and come back to it.
+    """
+    cls = _form_classes.get(q.content_hash)
+    if cls is not None:
+        return cls
+    choices = [(o.value, o.label) for o in q.scale]
+    attrs: dict = {}
+    for index, statement in enumerate(q.statements):
+        attrs[field_name(index)] = RadioField(
+            statement.text,
+            choices=choices,
+            coerce=int,
+            validators=[Optional()],
+        )
+    cls = type(f"AnswerForm_{q.key}", (FlaskForm,), attrs)
+    _form_classes[q.content_hash] = cls
+    return cls

@@ -1,0 +1,296 @@
+"""Pupil routes: each validates, calls a service, then redirects or renders."""
+
+from __future__ import annotations
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from ..db import db, utcnow
+from ..errors import error_response
+from ..extensions import limiter
+from ..security import no_store
+from ..services import access_codes
+from ..services.responses import (
+    AnswerRefused,
+    answers_of,
+    finish_response,
+    parse_given,
+    record_answers,
+    sequence_now,
+    start_or_resume,
+)
+from . import bp, state
+from .forms import (
+    NAV_CHOICES,
+    CodeForm,
+    ConfirmForm,
+    FinishForm,
+    ModeForm,
+    SignOutForm,
+    answer_form_class,
+)
+from .views import (
+    SurveyView,
+    code_problem_message,
+    first_unanswered_url,
+    load_pupil_response,
+    parse_posted_answers,
+    view_url,
+)
+
+
+@bp.after_request
+def _no_store(response):
+    return no_store(response)
+
+
+@bp.before_request
+def _keep_alive():
+    # Idle check first (it clears a stale session), then count this request as activity.
+    if state.current() is not None:
+        state.mark_seen()
+
+
+def _code_failed(response) -> bool:
+    # Only a refused code counts towards the per-address limit: a class of thirty
+    # signs in from one school address.
+    return response.status_code not in (302, 303)
+
+
+@bp.route("/", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["CODE_ATTEMPT_LIMIT"],
+    methods=["POST"],
+    deduct_when=_code_failed,
+    error_message="Too many codes tried",
+)
+def start():
+    """The sign-in page: the pupil types the code from their slip."""
+    form = CodeForm()
+    idle = state.was_idle_out()
+    if form.validate_on_submit():
+        check = access_codes.check_code(db.session, form.code.data, utcnow())
+        if check.ok:
+            state.sign_in(check.access_code.id)
+            return redirect(url_for("pupil.confirm"))
+        form.code.errors.append(code_problem_message(check))
+        return render_template("pupil/start.html", form=form, idle=idle), 400
+    status = 400 if form.errors else 200
+    return render_template("pupil/start.html", form=form, idle=idle), status
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+def confirm():
+    """'Is this you?': the pupil checks the name before any answer is shown."""
+    data = state.current()
+    if not data:
+        return redirect(url_for("pupil.start"))
+    access = db.session.get(access_codes.AccessCode, data["code_id"])
+    if access is None:
+        state.sign_out()
+        return redirect(url_for("pupil.start"))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        if form.no.data:
+            state.sign_out()
+            flash("That's fine. Check the code on your slip, or ask your teacher for help.", "info")
+            return redirect(url_for("pupil.start"))
+        check = access_codes.check_code(db.session, access.code, utcnow())
+        if not check.ok:
+            state.sign_out()
+            flash(code_problem_message(check), "warning")
+            return redirect(url_for("pupil.start"))
+        response = start_or_resume(db.session, access, utcnow())
+        db.session.commit()
+        state.confirm(response.id)
+        return redirect(url_for("pupil.resume"))
+    return render_template("pupil/confirm.html", form=form, pupil=access.pupil)
+
+
+@bp.get("/survey")
+def resume():
+    """Send the pupil to the first statement they have not answered yet."""
+    loaded = load_pupil_response()
+    if not isinstance(loaded, tuple):
+        return loaded
+    response, q = loaded
+    return redirect(first_unanswered_url(q, response.mode, answers_of(db.session, response.id)))
+
+
+@bp.route("/survey/<any(s, p):kind>/<int:number>", methods=["GET", "POST"])
+def answer(kind: str, number: int):
+    """One statement (s) or one page of statements (p); a POST saves what was chosen."""
+    loaded = load_pupil_response()
+    if not isinstance(loaded, tuple):
+        return loaded
+    response, q = loaded
+    mode = "single" if kind == "s" else "page"
+    view = SurveyView.build(q, mode, number)
+    if view is None:
+        abort(404)
+    form = answer_form_class(q)()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            if form.csrf_token.errors:
+                return error_response(400, "This page had expired, so nothing was saved. "
+                                      "Please reload the page and answer again.")
+            return error_response(400, "That answer is not one of the choices. Nothing was saved.")
+        nav = request.form.get("nav", "next")
+        if nav not in NAV_CHOICES:
+            abort(400, "That button is not part of this survey.")
+        given = parse_posted_answers(q, form, request.form, sequence_now(utcnow()))
+        if given:
+            try:
+                record_answers(db.session, response, given, utcnow())
+            except AnswerRefused as refused:
+                db.session.rollback()
+                return error_response(refused.status, refused.message)
+            db.session.commit()
+        if nav == "later":
+            state.sign_out()
+            return redirect(url_for("pupil.signed_out", reason="later"))
+        return redirect(view.url_after(nav))
+    if response.mode != mode:
+        response.mode = mode
+        db.session.commit()
+    answers = answers_of(db.session, response.id)
+    return render_template(
+        "pupil/survey.html",
+        q=q,
+        view=view,
+        form=form,
+        answers=answers,
+        response=response,
+        seq_base=sequence_now(utcnow()),
+        mode_form=ModeForm(),
+        signout_form=SignOutForm(),
+        idle_minutes=current_app.config["PUPIL_IDLE_MINUTES"],
+    )
+
+
+@bp.post("/survey/mode")
+def switch_mode():
+    """Switch between one statement at a time and a page of statements."""
+    loaded = load_pupil_response()
+    if not isinstance(loaded, tuple):
+        return loaded
+    response, q = loaded
+    form = ModeForm()
+    if not form.validate_on_submit():
+        abort(400, "That way of showing the survey is not available.")
+    try:
+        at = max(1, min(int(form.at.data), len(q.statements)))
+    except (TypeError, ValueError):
+        at = 1
+    response.mode = form.mode.data
+    db.session.commit()
+    return redirect(view_url(q, response.mode, at - 1))
+
+
+@bp.post("/survey/api/answers")
+def api_answers():
+    """Autosave: JSON {response, answers: [{item, value, seq}]}; 200 {saved, answered}."""
+    if (request.content_length or 0) > current_app.config["PUPIL_MAX_BODY"]:
+        return error_response(413, "Too much was sent at once. Nothing was saved.")
+    loaded = load_pupil_response(api=True)
+    if not isinstance(loaded, tuple):
+        return loaded
+    response, q = loaded
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return error_response(400, "The answers could not be read. Nothing was saved.")
+    if payload.get("response") != response.id:
+        return error_response(
+            403, "These answers belong to a different sign-in, so they were not saved."
+        )
+    try:
+        given = parse_given(payload.get("answers"), q, sequence_now(utcnow()))
+        record_answers(db.session, response, given, utcnow())
+    except AnswerRefused as refused:
+        db.session.rollback()
+        return error_response(refused.status, refused.message)
+    db.session.commit()
+    return jsonify(saved=len(given), items=[g.item for g in given])
+
+
+@bp.get("/survey/check")
+def check():
+    """Before finishing: list any statements not answered yet."""
+    loaded = load_pupil_response()
+    if not isinstance(loaded, tuple):
+        return loaded
+    response, q = loaded
+    answers = answers_of(db.session, response.id)
+    missing = [(i, s) for i, s in enumerate(q.statements) if s.id not in answers]
+    return render_template(
+        "pupil/check.html",
+        q=q,
+        response=response,
+        missing=missing,
+        answered=len(q.statements) - len(missing),
+        form=FinishForm(),
+        signout_form=SignOutForm(),
+        view_url=view_url,
+    )
+
+
+@bp.post("/survey/finish")
+def finish():
+    """Finish the survey: scores are stored and the code cannot be used again."""
+    loaded = load_pupil_response()
+    if not isinstance(loaded, tuple):
+        return loaded
+    response, q = loaded
+    form = FinishForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        finish_response(db.session, response, utcnow())
+    except AnswerRefused as refused:
+        db.session.rollback()
+        return error_response(refused.status, refused.message)
+    db.session.commit()
+    version_id = response.questionnaire_version_id
+    state.sign_out()
+    session["thanks"] = version_id
+    return redirect(url_for("pupil.thanks"))
+
+
+@bp.get("/thanks")
+def thanks():
+    """The thank-you page, with the questionnaire's closing words."""
+    from ..models import QuestionnaireVersion
+    from ..services.questionnaire_store import definition_of
+
+    version_id = session.get("thanks")
+    row = db.session.get(QuestionnaireVersion, version_id) if isinstance(version_id, int) else None
+    closing = definition_of(row).closing if row else ""
+    return render_template("pupil/thanks.html", closing=closing)
+
+
+@bp.post("/signout")
+def sign_out():
+    """'Finish for now', or the idle timer: forget this pupil in this browser."""
+    form = SignOutForm()
+    reason = form.reason.data if form.validate_on_submit() else None
+    if reason is None:
+        abort(400)
+    state.sign_out()
+    return redirect(url_for("pupil.signed_out", reason=reason))
+
+
+@bp.get("/signed-out")
+def signed_out():
+    reason = request.args.get("reason", "later")
+    if reason not in ("later", "idle"):
+        reason = "later"
+    return render_template("pupil/signed_out.html", reason=reason)

@@ -1,0 +1,143 @@
+"""Helpers the pupil routes share: which statements a screen shows, where to go next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import redirect, url_for
+from werkzeug.datastructures import MultiDict
+
+from ..db import db
+from ..errors import error_response
+from ..models import Response
+from ..questionnaires import Questionnaire
+from ..services.access_codes import CodeCheck
+from ..services.questionnaire_store import definition_of
+from ..services.responses import GivenAnswer
+from . import state
+from .forms import field_name
+
+
+@dataclass(frozen=True)
+class SurveyView:
+    """One screen of the survey: statements [start, stop) of the questionnaire."""
+
+    q: Questionnaire
+    mode: str
+    number: int
+    start: int
+    stop: int
+    count: int
+
+    @classmethod
+    def build(cls, q: Questionnaire, mode: str, number: int) -> SurveyView | None:
+        """Return the screen `number` (1-based) in `mode`, or None when there is none."""
+        size = 1 if mode == "single" else q.page_size
+        total = len(q.statements)
+        count = -(-total // size)
+        if not 1 <= number <= count:
+            return None
+        start = (number - 1) * size
+        return cls(q, mode, number, start, min(start + size, total), count)
+
+    @property
+    def kind(self) -> str:
+        return "s" if self.mode == "single" else "p"
+
+    @property
+    def is_first(self) -> bool:
+        return self.number == 1
+
+    @property
+    def is_last(self) -> bool:
+        return self.number == self.count
+
+    def shows(self, index: int) -> bool:
+        return self.start <= index < self.stop
+
+    def url_for_number(self, number: int) -> str:
+        return url_for("pupil.answer", kind=self.kind, number=number)
+
+    def url_after(self, nav: str) -> str:
+        """Return where a button leads: back, next, or the check before finishing."""
+        if nav == "back" and not self.is_first:
+            return self.url_for_number(self.number - 1)
+        if nav == "back":
+            return self.url_for_number(1)
+        if nav == "next" and not self.is_last:
+            return self.url_for_number(self.number + 1)
+        return url_for("pupil.check")
+
+
+def view_url(q: Questionnaire, mode: str, index: int) -> str:
+    """Return the URL of the screen showing statement `index` (0-based) in `mode`."""
+    size = 1 if mode == "single" else q.page_size
+    kind = "s" if mode == "single" else "p"
+    return url_for("pupil.answer", kind=kind, number=index // size + 1)
+
+
+def first_unanswered_url(q: Questionnaire, mode: str, answers: dict[str, int]) -> str:
+    """Return the screen of the first unanswered statement, or the check when all are done."""
+    for index, statement in enumerate(q.statements):
+        if statement.id not in answers:
+            return view_url(q, mode, index)
+    return url_for("pupil.check")
+
+
+def code_problem_message(check: CodeCheck) -> str:
+    """Return what to tell a pupil whose code cannot be used now, in plain words."""
+    if check.problem == "not_open" and check.access_code is not None:
+        from zoneinfo import ZoneInfo
+
+        school = check.access_code.pupil.school
+        opens = check.access_code.round.opens_at.astimezone(ZoneInfo(school.timezone))
+        return f"This survey is not open yet. It opens on {opens:%A %-d %B at %H:%M}."
+    return {
+        "closed": "This survey has closed. Please ask your teacher what to do.",
+        "finished": "You have already finished this survey. Thank you! There is nothing more to do.",
+    }.get(
+        check.problem or "",
+        "We could not find that code. Check each letter and number on your slip, "
+        "or ask your teacher for help.",
+    )
+
+
+def load_pupil_response(api: bool = False):
+    """Return (response, questionnaire) for the signed-in pupil, or a response to send.
+
+    A pupil who is not signed in, or whose session went idle, is sent to the start (or
+    gets 401 from the API); a finished response cannot be opened again.
+    """
+    data = state.current()
+    response = None
+    if data and data.get("response_id"):
+        response = db.session.get(Response, data["response_id"])
+    if response is None:
+        if api:
+            return error_response(401, "You have been signed out. Sign in again with your code: "
+                                  "the answers on this screen will be sent then.")
+        return redirect(url_for("pupil.start"))
+    if response.finished_at is not None and not api:
+        state.sign_out()
+        return redirect(url_for("pupil.start"))
+    return response, definition_of(response.questionnaire)
+
+
+def parse_posted_answers(
+    q: Questionnaire, form, posted: MultiDict, seq: int
+) -> list[GivenAnswer]:
+    """Return the answers a plain form post chose, checked by the answer form.
+
+    Refuses (400 via abort) a field that names no statement of `q`.
+    """
+    from flask import abort
+
+    known = {field_name(i) for i in range(len(q.statements))} | {"csrf_token", "nav"}
+    if any(key not in known for key in posted):
+        abort(400, "That statement is not part of this survey. Nothing was saved.")
+    given = []
+    for index, statement in enumerate(q.statements):
+        field = form[field_name(index)]
+        if field.raw_data and field.data is not None:
+            given.append(GivenAnswer(statement.id, field.data, seq))
+    return given

@@ -1,0 +1,211 @@
+"""Start, save, finish: a pupil's response and its answers.
+
+Every answer is saved as it is given by one upsert that keeps the newest answer the
+pupil gave: each carries a sequence number (server time at page load in microseconds
+plus the time since, so later answers carry larger numbers across tabs and computers),
+and a retried older request never overwrites a newer answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..models import AccessCode, Answer, FactorScore, Response
+from ..questionnaires import Questionnaire
+from ..scoring import score_answers
+from .questionnaire_store import definition_of
+
+# A gap between two saves longer than this is time away, not time spent answering.
+AWAY_AFTER = timedelta(minutes=5)
+MAX_ANSWERS_PER_SAVE = 200
+
+
+class AnswerRefused(ValueError):
+    """A save that changes nothing; `status` is the HTTP status a route should answer."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class GivenAnswer:
+    item: str
+    value: int
+    seq: int
+
+
+def sequence_now(now: datetime) -> int:
+    """Return the sequence number of an answer given at `now` (microseconds)."""
+    return int(now.timestamp() * 1_000_000)
+
+
+def start_or_resume(session: Session, access: AccessCode, now: datetime) -> Response:
+    """Return the pupil's response to the code's round, creating it on first sign-in.
+
+    Two browsers signing in with the same code at once still make one response: the
+    insert does nothing on conflict and both read the same row back.
+    """
+    survey_round = access.round
+    values = {
+        "round_id": access.round_id,
+        "pupil_id": access.pupil_id,
+        "questionnaire_version_id": survey_round.questionnaire_version_id,
+        "started_at": now,
+        "last_activity_at": now,
+        "seconds_spent": 0,
+        "mode": survey_round.mode,
+        "entered_by": "pupil",
+    }
+    stmt = _insert_for(session, Response).values(**values)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["round_id", "pupil_id"]))
+    if access.first_used_at is None:
+        access.first_used_at = now
+    session.flush()
+    return session.scalars(
+        select(Response).where(
+            Response.round_id == access.round_id, Response.pupil_id == access.pupil_id
+        )
+    ).one()
+
+
+def parse_given(raw: object, q: Questionnaire, default_seq: int) -> list[GivenAnswer]:
+    """Return the answers in `raw` (a list of {item, value, seq}) checked against `q`.
+
+    Refuses (AnswerRefused, 400) anything that is not a list of answers to statements of
+    `q` with values on its scale, so a bad request stores nothing at all.
+    """
+    if not isinstance(raw, list) or not raw:
+        raise AnswerRefused("No answers were sent.")
+    if len(raw) > MAX_ANSWERS_PER_SAVE:
+        raise AnswerRefused("Too many answers in one save.", 413)
+    out = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            raise AnswerRefused("Each answer needs a statement and a value.")
+        item, value, seq = entry.get("item"), entry.get("value"), entry.get("seq", default_seq)
+        if not isinstance(item, str) or item not in q.statement_ids:
+            raise AnswerRefused("That statement is not part of this survey.")
+        if isinstance(value, bool) or not isinstance(value, int) or value not in q.scale_values:
+            raise AnswerRefused("That answer is not one of the choices.")
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**62:
+            raise AnswerRefused("The answer's order number is not valid.")
+        out.append(GivenAnswer(item, value, seq))
+    return out
+
+
+def check_can_answer(response: Response, now: datetime) -> None:
+    """Refuse (AnswerRefused, 409) answers to a finished response or a closed round."""
+    if response.finished_at is not None:
+        raise AnswerRefused("You have already finished this survey, so answers cannot change.", 409)
+    if response.round.state(now) != "open":
+        raise AnswerRefused(
+            "This survey has closed. The answers you gave before it closed are kept.", 409
+        )
+
+
+def record_answers(
+    session: Session, response: Response, given: list[GivenAnswer], now: datetime
+) -> int:
+    """Save `given` for `response` in one upsert; return how many answers were sent.
+
+    Refuses (AnswerRefused) when the response is finished or the round closed. An answer
+    with a smaller sequence number than the stored one is ignored, not an error: the
+    pupil's newer answer is already safe.
+    """
+    check_can_answer(response, now)
+    newest: dict[str, GivenAnswer] = {}
+    for g in given:
+        if g.item not in newest or g.seq > newest[g.item].seq:
+            newest[g.item] = g
+    rows = [
+        {"response_id": response.id, "item": g.item, "value": g.value, "seq": g.seq,
+         "answered_at": now}
+        for g in newest.values()
+    ]
+    stmt = _insert_for(session, Answer).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["response_id", "item"],
+        set_={
+            "value": stmt.excluded.value,
+            "seq": stmt.excluded.seq,
+            "answered_at": stmt.excluded.answered_at,
+        },
+        where=Answer.seq < stmt.excluded.seq,
+    )
+    session.execute(stmt)
+    touch(response, now)
+    return len(given)
+
+
+def touch(response: Response, now: datetime) -> None:
+    """Count the time since the pupil's last action as time spent, unless they were away."""
+    gap = now - response.last_activity_at
+    if timedelta(0) < gap <= AWAY_AFTER:
+        response.seconds_spent = (response.seconds_spent or 0) + round(gap.total_seconds())
+    response.last_activity_at = max(now, response.last_activity_at)
+
+
+def answers_of(session: Session, response_id: int) -> dict[str, int]:
+    """Return the stored answers of a response as {statement id: value}."""
+    rows = session.execute(
+        select(Answer.item, Answer.value).where(Answer.response_id == response_id)
+    )
+    return {item: value for item, value in rows}
+
+
+def answered_count(session: Session, response_id: int) -> int:
+    """Return how many statements of a response have an answer."""
+    return session.scalar(
+        select(func.count()).select_from(Answer).where(Answer.response_id == response_id)
+    )
+
+
+def finish_response(session: Session, response: Response, now: datetime) -> list[FactorScore]:
+    """Mark `response` finished and store its factor scores; return them.
+
+    Refuses (AnswerRefused, 409) a response already finished or a closed round.
+    """
+    check_can_answer(response, now)
+    touch(response, now)
+    response.finished_at = now
+    return store_scores(session, response, now)
+
+
+def store_scores(session: Session, response: Response, now: datetime) -> list[FactorScore]:
+    """(Re)compute and store the factor scores of a finished response from its answers."""
+    q = definition_of(response.questionnaire)
+    results = score_answers(q, answers_of(session, response.id))
+    session.execute(delete(FactorScore).where(FactorScore.response_id == response.id))
+    scores = [
+        FactorScore(
+            response_id=response.id,
+            round_id=response.round_id,
+            factor=r.factor,
+            score=r.score,
+            items_answered=r.items_answered,
+            items_total=r.items_total,
+            band=r.band,
+            computed_at=now,
+        )
+        for r in results
+    ]
+    session.add_all(scores)
+    session.flush()
+    return scores
+
+
+def _insert_for(session: Session, model):
+    """Return the dialect's INSERT, which knows ON CONFLICT, for `model`."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(model)
+    if name == "sqlite":
+        return sqlite.insert(model)
+    raise RuntimeError(f"unsupported database: {name}")
