@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from survey_app import create_app
 from survey_app.db import db, utcnow
@@ -66,6 +67,18 @@ def sqlite_url(tmp_path_factory):
 _prepared: set[str] = set()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets its own app context, as in production.
+
+    Tests keep an app context pushed for database access; without this, requests would
+    share its `g` and database session with the test and with each other.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def make_test_app(url: str, **extra):
     config = {
         "TESTING": True,
@@ -76,7 +89,9 @@ def make_test_app(url: str, **extra):
         "SESSION_COOKIE_SECURE": False,
     }
     config.update(extra)
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = IsolatedClient
+    return app
 
 
 def _reset_tables(url: str) -> None:

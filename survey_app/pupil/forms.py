@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, StringField, SubmitField
+from wtforms import HiddenField, RadioField, SelectChoice, StringField, SubmitField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from ..questionnaires import Questionnaire
@@ -12,7 +12,10 @@ from ..questionnaires import Questionnaire
 class CodeForm(FlaskForm):
     code = StringField(
         "Your code",
-        validators=[DataRequired("Type the code from your slip."), Length(max=40)],
+        validators=[
+            DataRequired("Type the code from your slip."),
+            Length(max=40, message="A code is 8 letters and numbers, like ABCD-EFGH."),
+        ],
         render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false",
                    "inputmode": "text", "maxlength": "40"},
     )
@@ -57,7 +60,7 @@ def answer_form_class(q: Questionnaire) -> type[FlaskForm]:
     cls = _form_classes.get(q.content_hash)
     if cls is not None:
         return cls
-    choices = [(o.value, o.label) for o in q.scale]
+    choices = [SelectChoice(o.value, o.label) for o in q.scale]
     attrs: dict = {}
     for index, statement in enumerate(q.statements):
         attrs[field_name(index)] = RadioField(
