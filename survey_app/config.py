@@ -75,6 +75,7 @@ def load_config(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 4 * 1024 * 1024)),
         "PUPIL_MAX_BODY": int(os.environ.get("PUPIL_MAX_BODY", 64 * 1024)),
         "PUPIL_IDLE_MINUTES": int(os.environ.get("PUPIL_IDLE_MINUTES", 20)),
+        "STAFF_IDLE_MINUTES": int(os.environ.get("STAFF_IDLE_MINUTES", 60)),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -218,3 +218,91 @@ def sign_in_pupil(client, code: str):
                                          "csrf_token": csrf_from(confirm.text)})
     assert resp.status_code == 302
     return client.get("/survey", follow_redirects=True)
+
+
+# ----- staff -------------------------------------------------------------------------
+
+TEST_PASSWORD = "correct-horse-battery-staple"
+_HASH: list[str] = []
+
+
+def _password_hash() -> str:
+    # Hashing is slow on purpose; hash the shared test password once per run.
+    if not _HASH:
+        from werkzeug.security import generate_password_hash
+
+        _HASH.append(generate_password_hash(TEST_PASSWORD))
+    return _HASH[0]
+
+
+class StaffWorld(World):
+    """World plus: a second school in the partnership, a standalone school, two groups
+    (A mixing both partnership schools, B in the standalone school), and staff:
+    admin, partnership lead, lead of the standalone school, teacher of A, teacher of B."""
+
+    def __init__(self, app):
+        super().__init__(app, pupils=4)
+        from survey_app.models import Group, Pupil, School, StaffUser, group_staff
+        from survey_app.services.upn import make_upn
+
+        self.school2 = School(urn="100002", name="Second School", partnership=self.partnership)
+        self.other_school = School(urn="200001", name="Elsewhere Academy")
+        db.session.add_all([self.school2, self.other_school])
+        db.session.flush()
+        self.pupil2 = Pupil(school=self.school2, upn=make_upn(201, 4001, 14, 1), first_name="Sam",
+                            surname="Second", year_group=9)
+        self.other_pupil = Pupil(school=self.other_school, upn=make_upn(301, 5000, 14, 1),
+                                 first_name="Olu", surname="Other", year_group=8)
+        db.session.add_all([self.pupil2, self.other_pupil])
+        self.group.pupils.append(self.pupil2)
+        self.group.partnership_id = self.partnership.id
+        self.group_b = Group(name="Group B", school_id=self.other_school.id, pupils=[self.other_pupil])
+        db.session.add(self.group_b)
+        db.session.flush()
+
+        def user(email, role, school=None, partnership=None):
+            u = StaffUser(email=email, name=email.split("@")[0].title(), role=role,
+                          password_hash=_password_hash(), school_id=school.id if school else None,
+                          partnership_id=partnership.id if partnership else None)
+            db.session.add(u)
+            return u
+
+        self.admin = user("admin@example.org", "admin")
+        self.lead = user("lead@example.org", "lead", partnership=self.partnership)
+        self.other_lead = user("otherlead@example.org", "lead", school=self.other_school)
+        self.teacher = user("teacher@example.org", "teacher", school=self.school)
+        self.teacher_b = user("teacherb@example.org", "teacher", school=self.other_school)
+        db.session.flush()
+        db.session.execute(group_staff.insert(), [
+            {"group_id": self.group.id, "staff_id": self.teacher.id, "is_lead": True},
+            {"group_id": self.group_b.id, "staff_id": self.teacher_b.id, "is_lead": True},
+        ])
+        from survey_app.models import SurveyRound
+        from survey_app.services.access_codes import issue_codes
+
+        self.round_b = SurveyRound(
+            name="Elsewhere round", phase="before", questionnaire_version_id=self.version.id,
+            opens_at=self.round.opens_at, closes_at=self.round.closes_at, mode="page",
+            school_id=self.other_school.id, groups=[self.group_b],
+        )
+        db.session.add(self.round_b)
+        db.session.flush()
+        issue_codes(db.session, self.round, [self.pupil2.id])
+        issue_codes(db.session, self.round_b, [self.other_pupil.id])
+        db.session.commit()
+
+
+@pytest.fixture
+def staff_world(app):
+    return StaffWorld(app)
+
+
+def login_as(client, user) -> None:
+    """Sign `user` in on `client` without the form (fast; the form is tested on its own)."""
+    import time
+
+    with client.session_transaction() as sess:
+        sess.clear()
+        sess["_user_id"] = f"{user.id}:{user.session_version}"
+        sess["_fresh"] = True
+        sess["staff_seen"] = time.time()

@@ -1,13 +1,21 @@
 """Typed SQLAlchemy 2 models, grouped by subject."""
 
+from .audit import ChangeLog, PendingImport
 from .people import Group, Partnership, Pupil, School, group_members
 from .responses import Answer, FactorScore, Response
+from .staff import ROLES, PasswordReset, StaffUser, group_staff
 from .surveys import MODES, PHASES, AccessCode, QuestionnaireVersion, SurveyRound, round_groups
 
 __all__ = [
     "MODES",
     "PHASES",
+    "ROLES",
     "AccessCode",
+    "ChangeLog",
+    "PasswordReset",
+    "PendingImport",
+    "StaffUser",
+    "group_staff",
     "Answer",
     "FactorScore",
     "Group",

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -85,6 +86,7 @@ class Pupil(db.Model):
     eal: Mapped[bool] = mapped_column(Boolean, default=False)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     school: Mapped[School] = relationship(back_populates="pupils")
     groups: Mapped[list[Group]] = relationship(
@@ -104,6 +106,7 @@ class Group(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20), default="programme")
+    description: Mapped[str | None] = mapped_column(Text)
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
     partnership_id: Mapped[int | None] = mapped_column(
         ForeignKey("partnerships.id"), index=True
@@ -114,3 +117,6 @@ class Group(db.Model):
     pupils: Mapped[list[Pupil]] = relationship(
         secondary=group_members, back_populates="groups"
     )
+    staff = relationship("StaffUser", secondary="group_staff", viewonly=True)
+    school = relationship("School")
+    partnership = relationship("Partnership")

@@ -33,7 +33,11 @@ class Response(db.Model):
     # Active time: gaps between saves longer than a few minutes count as away.
     seconds_spent: Mapped[int] = mapped_column(Integer, default=0)
     mode: Mapped[str] = mapped_column(String(10), default="page")
+    # 'pupil' online, 'staff' typed in from paper, 'import' from a paper-answers CSV.
     entered_by: Mapped[str] = mapped_column(String(20), default="pupil")
+    entered_by_staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
 
     pupil: Mapped[Pupil] = relationship()
     round: Mapped[SurveyRound] = relationship()

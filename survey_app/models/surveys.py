@@ -71,6 +71,9 @@ class SurveyRound(db.Model):
     allow_finish_later: Mapped[bool] = mapped_column(default=True)
     partnership_id: Mapped[int | None] = mapped_column(ForeignKey("partnerships.id"), index=True)
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     questionnaire: Mapped[QuestionnaireVersion] = relationship()
@@ -99,6 +102,7 @@ class AccessCode(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     first_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reissued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
 
     pupil: Mapped[Pupil] = relationship()

@@ -1,0 +1,93 @@
+"""Staff sign-in routes: validate, call the account service, redirect or render."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from ..access import STAFF_SEEN, request_next, safe_next, staff_required
+from ..db import db, utcnow
+from ..extensions import limiter
+from ..services import staff_accounts
+from ..services.audit import record_change
+from . import bp
+from .forms import ChangePasswordForm, ResetPasswordForm, SignInForm, SignOutForm
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def sign_in():
+    if current_user.is_authenticated:
+        return redirect(url_for("staff.dashboard"))
+    form = SignInForm()
+    idle = session.pop("staff_idle_out", False)
+    if not form.is_submitted():
+        form.next.data = request_next() or ""
+    if form.validate_on_submit():
+        result = staff_accounts.authenticate(db.session, form.email.data, form.password.data, utcnow())
+        db.session.commit()
+        if result.user is not None:
+            target = safe_next(form.next.data) or url_for("staff.dashboard")
+            session.clear()  # a fresh session: nothing from before sign-in carries over
+            login_user(result.user)
+            session.permanent = True
+            import time
+
+            session[STAFF_SEEN] = time.time()
+            record_change(db.session, result.user, "staff", result.user.id, "signed in", {})
+            db.session.commit()
+            return redirect(target)
+        form.password.errors.append(result.message)
+    status = 400 if form.errors else 200
+    return render_template("auth/sign_in.html", form=form, idle=idle), status
+
+
+@bp.post("/sign-out")
+def sign_out():
+    form = SignOutForm()
+    if form.validate_on_submit() or not current_user.is_authenticated:
+        logout_user()
+        session.clear()
+        flash("You have signed out.", "info")
+    return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@staff_required()
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            staff_accounts.change_password(user, form.current.data, form.new.data)
+        except staff_accounts.AccountError as exc:
+            form.new.errors.append(str(exc))
+        else:
+            record_change(db.session, user, "staff", user.id, "changed password", {})
+            db.session.commit()
+            login_user(user)  # the session version moved on: keep this session signed in
+            flash("Your password has been changed. Other sessions have been signed out.", "success")
+            return redirect(url_for("staff.dashboard"))
+    status = 400 if form.errors else 200
+    return render_template("auth/change_password.html", form=form), status
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per minute")
+def reset_password(token: str):
+    reset = staff_accounts.find_reset(db.session, token, utcnow())
+    if reset is None:
+        return render_template("auth/reset_invalid.html"), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = staff_accounts.use_reset(db.session, token, form.new.data, utcnow())
+        except staff_accounts.AccountError as exc:
+            form.new.errors.append(str(exc))
+        else:
+            record_change(db.session, user, "staff", user.id, "reset password", {})
+            db.session.commit()
+            flash("Your password is set. Please sign in.", "success")
+            return redirect(url_for("auth.sign_in"))
+    status = 400 if form.errors else 200
+    return render_template("auth/reset.html", form=form, email=reset.staff.email), status

@@ -1,0 +1,7 @@
+"""Groups (programmes or classes) that may mix schools and year groups."""
+
+from flask import Blueprint
+
+bp = Blueprint("groups", __name__, template_folder="templates", url_prefix="/staff/groups")
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,173 @@
+"""What a member of staff may see: the one place scope is decided.
+
+`Scope(user)` builds SELECT conditions for schools, pupils, groups and rounds. Views and
+services ask it for rows or for one row by id; a row outside the scope is "not found"
+(404), never "forbidden", so ids from elsewhere give no hint that they exist.
+
+- admin: everything.
+- lead of a partnership: its schools, their pupils, the partnership's and the schools'
+  groups, rounds owned by the partnership or its schools.
+- lead of a school: that school, its pupils, groups and rounds.
+- teacher: only the groups they are attached to, the pupils in them, and the rounds
+  that include those groups.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import NotFound
+
+from .models import (
+    Group,
+    Partnership,
+    Pupil,
+    School,
+    StaffUser,
+    SurveyRound,
+    group_members,
+    group_staff,
+    round_groups,
+)
+
+
+class Scope:
+    """Visibility rules for one staff member (pure query building; no request globals)."""
+
+    def __init__(self, user: StaffUser):
+        self.user = user
+
+    # ----- roles ---------------------------------------------------------------------
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.role == "admin"
+
+    @property
+    def can_manage(self) -> bool:
+        """True for roles that set things up (schools, pupils, groups, rounds)."""
+        return self.user.role in ("admin", "lead")
+
+    # ----- conditions ----------------------------------------------------------------
+
+    def school_condition(self) -> ColumnElement[bool]:
+        """Condition on School rows this user may see."""
+        u = self.user
+        if self.is_admin:
+            return true()
+        if u.role == "lead":
+            if u.partnership_id is not None:
+                return School.partnership_id == u.partnership_id
+            if u.school_id is not None:
+                return School.id == u.school_id
+            return false()
+        return School.id.in_(
+            select(Pupil.school_id).where(Pupil.id.in_(self._teacher_pupil_ids()))
+        )
+
+    def _lead_school_ids(self) -> Select:
+        return select(School.id).where(self.school_condition())
+
+    def _teacher_group_ids(self) -> Select:
+        return select(group_staff.c.group_id).where(group_staff.c.staff_id == self.user.id)
+
+    def _teacher_pupil_ids(self) -> Select:
+        return select(group_members.c.pupil_id).where(
+            group_members.c.group_id.in_(self._teacher_group_ids())
+        )
+
+    def group_condition(self) -> ColumnElement[bool]:
+        """Condition on Group rows this user may see."""
+        u = self.user
+        if self.is_admin:
+            return true()
+        if u.role == "lead":
+            by_school = Group.school_id.in_(self._lead_school_ids())
+            if u.partnership_id is not None:
+                return or_(Group.partnership_id == u.partnership_id, by_school)
+            return by_school
+        return Group.id.in_(self._teacher_group_ids())
+
+    def pupil_condition(self) -> ColumnElement[bool]:
+        """Condition on Pupil rows this user may see."""
+        if self.is_admin:
+            return true()
+        if self.user.role == "lead":
+            return Pupil.school_id.in_(self._lead_school_ids())
+        return Pupil.id.in_(self._teacher_pupil_ids())
+
+    def round_condition(self) -> ColumnElement[bool]:
+        """Condition on SurveyRound rows this user may see."""
+        u = self.user
+        if self.is_admin:
+            return true()
+        if u.role == "lead":
+            owned = SurveyRound.school_id.in_(self._lead_school_ids())
+            if u.partnership_id is not None:
+                return or_(SurveyRound.partnership_id == u.partnership_id, owned)
+            return owned
+        return exists(
+            select(round_groups.c.round_id).where(
+                round_groups.c.round_id == SurveyRound.id,
+                round_groups.c.group_id.in_(self._teacher_group_ids()),
+            )
+        )
+
+    # ----- rows ----------------------------------------------------------------------
+
+    def schools(self) -> Select:
+        return select(School).where(self.school_condition()).order_by(School.name)
+
+    def groups(self, include_archived: bool = False) -> Select:
+        stmt = select(Group).where(self.group_condition())
+        if not include_archived:
+            stmt = stmt.where(Group.archived.is_(False))
+        return stmt.order_by(Group.name)
+
+    def pupils(self, include_archived: bool = False) -> Select:
+        stmt = select(Pupil).where(self.pupil_condition())
+        if not include_archived:
+            stmt = stmt.where(Pupil.archived.is_(False))
+        return stmt
+
+    def rounds(self) -> Select:
+        return select(SurveyRound).where(self.round_condition()).order_by(SurveyRound.opens_at.desc())
+
+    def partnership(self, session: Session) -> Partnership | None:
+        """Return the partnership a lead works across, if any."""
+        if self.user.partnership_id is None:
+            return None
+        return session.get(Partnership, self.user.partnership_id)
+
+    def _one(self, session: Session, model, condition, ident):
+        try:
+            ident = int(ident)
+        except (TypeError, ValueError):
+            raise NotFound() from None
+        row = session.scalar(select(model).where(model.id == ident, condition))
+        if row is None:
+            raise NotFound()
+        return row
+
+    def school_or_404(self, session: Session, ident) -> School:
+        return self._one(session, School, self.school_condition(), ident)
+
+    def group_or_404(self, session: Session, ident) -> Group:
+        return self._one(session, Group, self.group_condition(), ident)
+
+    def pupil_or_404(self, session: Session, ident) -> Pupil:
+        return self._one(session, Pupil, self.pupil_condition(), ident)
+
+    def round_or_404(self, session: Session, ident) -> SurveyRound:
+        return self._one(session, SurveyRound, self.round_condition(), ident)
+
+    def groups_of_round(self, session: Session, survey_round: SurveyRound) -> list[Group]:
+        """Return the round's groups this user may see."""
+        return list(
+            session.scalars(
+                select(Group)
+                .join(round_groups, round_groups.c.group_id == Group.id)
+                .where(round_groups.c.round_id == survey_round.id, self.group_condition())
+                .order_by(Group.name)
+            )
+        )

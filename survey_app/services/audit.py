@@ -1,0 +1,34 @@
+"""Recording changes: who changed what, and when (read by the change history pages)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..models import ChangeLog, StaffUser
+
+
+def record_change(
+    session: Session, staff: StaffUser | None, entity: str, entity_id: int, action: str,
+    changes: dict[str, Any],
+) -> ChangeLog:
+    """Add one change-log entry (committed with the change it describes)."""
+    entry = ChangeLog(
+        at=utcnow(), staff_id=staff.id if staff else None, entity=entity, entity_id=entity_id,
+        action=action, changes=changes,
+    )
+    session.add(entry)
+    return entry
+
+
+def diff_fields(obj: Any, new_values: dict[str, Any]) -> dict[str, list[Any]]:
+    """Return {field: [old, new]} for the values that differ, and apply them to `obj`."""
+    changed = {}
+    for field, value in new_values.items():
+        old = getattr(obj, field)
+        if old != value:
+            changed[field] = [old, value]
+            setattr(obj, field, value)
+    return changed

@@ -1,0 +1,181 @@
+"""Staff accounts: creating them, passwords, lock-out and one-time reset links."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..models import ROLES, Partnership, PasswordReset, School, StaffUser
+
+MIN_PASSWORD_LENGTH = 10
+MAX_FAILED_LOGINS = 5
+LOCK_FOR = timedelta(minutes=15)
+RESET_VALID_FOR = timedelta(hours=24)
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A real hash to check against when the email is unknown, so both take the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password-" + secrets.token_hex(8))
+
+
+class AccountError(ValueError):
+    """A refused account operation; the message is safe to show."""
+
+
+def password_problems(password: str, email: str = "") -> list[str]:
+    """Return what is wrong with a new password (empty when it is acceptable)."""
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > 200:
+        problems.append("Use at most 200 characters.")
+    if password.strip() != password:
+        problems.append("Do not start or end with a space.")
+    if email and email.split("@")[0].lower() in password.lower():
+        problems.append("Do not include your email name in the password.")
+    if len(set(password)) < 5:
+        problems.append("Use a mix of different characters.")
+    return problems
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def create_user(
+    session: Session,
+    email: str,
+    role: str,
+    password: str,
+    name: str = "",
+    school: School | None = None,
+    partnership: Partnership | None = None,
+) -> StaffUser:
+    """Return a new staff account; refuses (AccountError) bad emails, roles, scopes, passwords."""
+    email = normalise_email(email)
+    if not EMAIL_PATTERN.match(email) or len(email) > 254:
+        raise AccountError("Give a valid email address.")
+    if role not in ROLES:
+        raise AccountError(f"Role must be one of {', '.join(ROLES)}.")
+    if role != "admin" and school is None and partnership is None:
+        raise AccountError("A lead or teacher needs a school or a partnership.")
+    if school is not None and partnership is not None:
+        raise AccountError("Give a school or a partnership, not both.")
+    problems = password_problems(password, email)
+    if problems:
+        raise AccountError(" ".join(problems))
+    if session.scalar(select(func.count()).select_from(StaffUser).where(StaffUser.email == email)):
+        raise AccountError("There is already an account with that email.")
+    user = StaffUser(
+        email=email,
+        name=name.strip() or email.split("@")[0],
+        role=role,
+        school_id=school.id if school else None,
+        partnership_id=partnership.id if partnership else None,
+        password_hash=generate_password_hash(password),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    user: StaffUser | None
+    message: str | None
+
+
+def authenticate(session: Session, email: str, password: str, now: datetime) -> SignInResult:
+    """Return the user when the email and password match and the account may sign in.
+
+    Refuses with one message for an unknown email or a wrong password (no hint which),
+    and locks the account for 15 minutes after 5 failures in a row.
+    """
+    generic = "That email and password do not match an account."
+    user = session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
+    if user is None or not user.password_hash:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return SignInResult(None, generic)
+    if user.locked_until is not None and user.locked_until > now:
+        return SignInResult(
+            None, "This account is locked after too many tries. Try again in 15 minutes, "
+            "or ask an administrator."
+        )
+    if not check_password_hash(user.password_hash, password or ""):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + LOCK_FOR
+            user.failed_logins = 0
+        return SignInResult(None, generic)
+    if not user.active:
+        return SignInResult(None, "This account has been switched off. Ask an administrator.")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    return SignInResult(user, None)
+
+
+def set_password(user: StaffUser, new_password: str) -> None:
+    """Set a new password and end every other session; refuses (AccountError) a weak one."""
+    problems = password_problems(new_password, user.email)
+    if problems:
+        raise AccountError(" ".join(problems))
+    user.password_hash = generate_password_hash(new_password)
+    user.session_version = (user.session_version or 1) + 1
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+def change_password(user: StaffUser, current: str, new_password: str) -> None:
+    """Change a password after checking the current one; refuses (AccountError)."""
+    if not user.password_hash or not check_password_hash(user.password_hash, current or ""):
+        raise AccountError("Your current password is not right.")
+    if current == new_password:
+        raise AccountError("Choose a password different from the current one.")
+    set_password(user, new_password)
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_reset(session: Session, user: StaffUser, issued_by: StaffUser | None, now: datetime) -> str:
+    """Return a new one-time reset token for `user` (earlier unused ones stop working)."""
+    for old in session.scalars(
+        select(PasswordReset).where(PasswordReset.staff_id == user.id, PasswordReset.used_at.is_(None))
+    ):
+        old.used_at = now
+    token = secrets.token_urlsafe(32)
+    session.add(PasswordReset(
+        staff_id=user.id, token_hash=_hash_token(token), created_by_id=issued_by.id if issued_by else None,
+        created_at=now, expires_at=now + RESET_VALID_FOR,
+    ))
+    session.flush()
+    return token
+
+
+def find_reset(session: Session, token: str, now: datetime) -> PasswordReset | None:
+    """Return the unused, unexpired reset for `token`, or None."""
+    if not token or len(token) > 100:
+        return None
+    reset = session.scalar(select(PasswordReset).where(PasswordReset.token_hash == _hash_token(token)))
+    if reset is None or reset.used_at is not None or reset.expires_at <= now:
+        return None
+    return reset
+
+
+def use_reset(session: Session, token: str, new_password: str, now: datetime) -> StaffUser:
+    """Set a new password through a reset link; refuses (AccountError) a used or bad link."""
+    reset = find_reset(session, token, now)
+    if reset is None:
+        raise AccountError(
+            "This link has expired or has already been used. Ask an administrator for a new one."
+        )
+    set_password(reset.staff, new_password)
+    reset.used_at = now
+    return reset.staff

@@ -1,0 +1,33 @@
+"""Staff home."""
+
+from __future__ import annotations
+
+from flask import render_template
+from sqlalchemy import func, select
+
+from ..access import current_scope, staff_required
+from ..db import db, utcnow
+from ..services.completion import round_summaries
+from . import bp
+
+
+@bp.get("/")
+@staff_required()
+def dashboard():
+    scope = current_scope()
+    now = utcnow()
+    rounds = db.session.scalars(scope.rounds()).all()
+    open_rounds = [r for r in rounds if r.state(now) == "open"]
+    counts = {
+        "schools": db.session.scalar(select(func.count()).select_from(scope.schools().subquery())),
+        "pupils": db.session.scalar(select(func.count()).select_from(scope.pupils().subquery())),
+        "groups": db.session.scalar(select(func.count()).select_from(scope.groups().subquery())),
+        "rounds": len(rounds),
+    }
+    return render_template(
+        "staff/dashboard.html",
+        counts=counts,
+        open_rounds=round_summaries(db.session, scope, open_rounds),
+        groups=db.session.scalars(scope.groups()).all(),
+        now=now,
+    )

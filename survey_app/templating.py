@@ -1,0 +1,20 @@
+"""Jinja filters shared by every area: times in the school's zone, plain dates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+
+
+def local_time(value: datetime | None, fmt: str = "%a %-d %b %Y, %H:%M") -> str:
+    """Return a stored UTC time shown in the configured time zone (Europe/London)."""
+    if value is None:
+        return "—"
+    zone = ZoneInfo(current_app.config.get("DEFAULT_TIMEZONE", "Europe/London"))
+    return value.astimezone(zone).strftime(fmt)
+
+
+def register_templating(app: Flask) -> None:
+    app.add_template_filter(local_time, "local_time")

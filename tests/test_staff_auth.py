@@ -1,0 +1,142 @@
+"""Staff sign-in, lock-out, passwords, reset links, session expiry and safe redirects."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from survey_app.access import safe_next
+from survey_app.db import db, utcnow
+from survey_app.models import ChangeLog, StaffUser
+from survey_app.services import staff_accounts
+from tests.conftest import TEST_PASSWORD, csrf_from, login_as
+
+
+def sign_in(client, email, password, next_url=""):
+    page = client.get("/staff/sign-in" + (f"?next={next_url}" if next_url else ""))
+    return client.post("/staff/sign-in", data={
+        "email": email, "password": password, "next": next_url, "csrf_token": csrf_from(page.text)})
+
+
+def test_sign_in_and_out(client, staff_world):
+    resp = sign_in(client, "Teacher@Example.org ", TEST_PASSWORD)
+    assert resp.status_code == 302 and resp.location.endswith("/staff/")
+    home = client.get("/staff/")
+    assert home.status_code == 200 and "Group A" in home.text and "Group B" not in home.text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ChangeLog).where(
+        ChangeLog.action == "signed in")) == 1
+    resp = client.post("/staff/sign-out", data={"csrf_token": csrf_from(home.text)})
+    assert resp.location.endswith("/staff/sign-in")
+    assert client.get("/staff/").status_code == 302
+
+
+def test_wrong_password_and_unknown_email_get_the_same_message(client, staff_world):
+    a = sign_in(client, "teacher@example.org", "wrong-password-123")
+    b = sign_in(client, "nobody@example.org", "wrong-password-123")
+    assert a.status_code == b.status_code == 400
+    assert "do not match an account" in a.text and "do not match an account" in b.text
+
+
+def test_lock_out_after_repeated_failures(client, staff_world):
+    for _ in range(staff_accounts.MAX_FAILED_LOGINS):
+        sign_in(client, "teacher@example.org", "wrong-password-123")
+    resp = sign_in(client, "teacher@example.org", TEST_PASSWORD)
+    assert resp.status_code == 400 and "locked" in resp.text
+    user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == "teacher@example.org"))
+    user.locked_until = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert sign_in(client, "teacher@example.org", TEST_PASSWORD).status_code == 302
+
+
+def test_inactive_account_cannot_sign_in(client, staff_world):
+    staff_world.teacher.active = False
+    db.session.commit()
+    assert sign_in(client, "teacher@example.org", TEST_PASSWORD).status_code == 400
+
+
+@pytest.mark.parametrize("target, allowed", [
+    ("/staff/groups/", True), ("https://evil.example/", False), ("//evil.example/x", False),
+    ("/\\evil.example", False), ("javascript:alert(1)", False), ("", False),
+])
+def test_next_redirects_are_checked(client, staff_world, target, allowed):
+    resp = sign_in(client, "lead@example.org", TEST_PASSWORD, next_url=target)
+    assert resp.status_code == 302
+    assert resp.location == (target if allowed else "/staff/")
+    assert (safe_next(target) is not None) == allowed
+
+
+def test_anonymous_is_sent_to_sign_in_with_next(client, staff_world):
+    resp = client.get("/staff/groups/")
+    assert resp.status_code == 302 and "/staff/sign-in?next=" in resp.location
+
+
+def test_change_password_rules_and_other_sessions_end(app, client, staff_world):
+    other = app.test_client()
+    login_as(client, staff_world.teacher)
+    login_as(other, staff_world.teacher)
+    page = client.get("/staff/password")
+    token = csrf_from(page.text)
+    weak = client.post("/staff/password", data={"csrf_token": token, "current": TEST_PASSWORD,
+                                                "new": "short", "confirm": "short"})
+    assert weak.status_code == 400 and "at least 10 characters" in weak.text
+    better = {"new": "a-much-better-pass", "confirm": "a-much-better-pass"}
+    wrong = client.post("/staff/password", data={"csrf_token": token, "current": "nope-nope-nope", **better})
+    assert wrong.status_code == 400 and "current password is not right" in wrong.text
+    ok = client.post("/staff/password", data={"csrf_token": token, "current": TEST_PASSWORD,
+                                              "new": "a-much-better-pass", "confirm": "a-much-better-pass"})
+    assert ok.status_code == 302
+    assert client.get("/staff/").status_code == 200  # this session carries on
+    assert other.get("/staff/").status_code == 302  # the other one has ended
+
+
+def test_reset_link_works_once(client, staff_world):
+    token = staff_accounts.issue_reset(db.session, staff_world.teacher, staff_world.admin, utcnow())
+    db.session.commit()
+    page = client.get(f"/staff/reset/{token}")
+    assert page.status_code == 200 and "teacher@example.org" in page.text
+    resp = client.post(f"/staff/reset/{token}", data={
+        "csrf_token": csrf_from(page.text), "new": "brand-new-password", "confirm": "brand-new-password"})
+    assert resp.status_code == 302
+    assert client.get(f"/staff/reset/{token}").status_code == 404
+    assert client.get("/staff/reset/not-a-token").status_code == 404
+    assert sign_in(client, "teacher@example.org", "brand-new-password").status_code == 302
+
+
+def test_expired_reset_link_is_refused(client, staff_world):
+    token = staff_accounts.issue_reset(db.session, staff_world.teacher, None, utcnow() - timedelta(days=2))
+    db.session.commit()
+    assert client.get(f"/staff/reset/{token}").status_code == 404
+
+
+def test_idle_staff_session_expires(client, staff_world, monkeypatch):
+    login_as(client, staff_world.lead)
+    assert client.get("/staff/").status_code == 200
+    import survey_app.access as access
+
+    real = access.time.time
+    monkeypatch.setattr(access.time, "time", lambda: real() + 61 * 60)
+    resp = client.get("/staff/")
+    assert resp.status_code == 302
+    assert "signed out after a period without activity" in client.get("/staff/sign-in").text
+
+
+def test_sign_out_requires_csrf(client, staff_world):
+    login_as(client, staff_world.lead)
+    client.post("/staff/sign-out", data={})
+    assert client.get("/staff/").status_code == 200
+
+
+def test_create_user_rules(app, staff_world):
+    with pytest.raises(staff_accounts.AccountError, match="valid email"):
+        staff_accounts.create_user(db.session, "not-an-email", "admin", "long-enough-pass")
+    with pytest.raises(staff_accounts.AccountError, match="school or a partnership"):
+        staff_accounts.create_user(db.session, "t2@example.org", "teacher", "long-enough-pass")
+    with pytest.raises(staff_accounts.AccountError, match="already an account"):
+        staff_accounts.create_user(db.session, "ADMIN@example.org", "admin", "long-enough-pass")
+    with pytest.raises(staff_accounts.AccountError, match="Role must be"):
+        staff_accounts.create_user(db.session, "t3@example.org", "owner", "long-enough-pass")
+    user = staff_accounts.create_user(db.session, "t4@example.org", "teacher", "long-enough-pass",
+                                      school=staff_world.school)
+    assert user.password_hash.startswith("scrypt:") and "long-enough-pass" not in user.password_hash
