@@ -75,6 +75,11 @@ def demo_data(codes_csv: Path | None) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    """Add the project's commands to `flask --app survey_app`."""
-    for command in (check_questionnaire, load_questionnaires, demo_data):
+    """Add the project's commands to `flask --app survey_app` (each area brings its own)."""
+    from .admin.commands import COMMANDS as admin_commands
+    from .rounds.commands import COMMANDS as round_commands
+    from .schools.commands import COMMANDS as school_commands
+
+    for command in (check_questionnaire, load_questionnaires, demo_data,
+                    *admin_commands, *school_commands, *round_commands):
         app.cli.add_command(command)

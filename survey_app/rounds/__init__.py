@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("rounds", __name__, template_folder="templates", url_prefix="/staff/rounds")
 
-from . import routes  # noqa: E402,F401
+from . import live, paper, routes  # noqa: E402,F401

@@ -111,3 +111,36 @@ def check_code(session: Session, typed: str, now: datetime) -> CodeCheck:
     if state == "closed":
         return CodeCheck(access, "closed")
     return CodeCheck(access, None)
+
+
+def issue_codes_for_group(session: Session, group_id: int, now: datetime) -> int:
+    """Give every pupil of a group a code for each round of the group not yet closed.
+
+    Called whenever pupils join a group, so a pupil added mid-round can sign in.
+    Returns how many codes were made.
+    """
+    from ..models import Group, group_members, round_groups
+
+    rounds = session.scalars(
+        select(SurveyRound)
+        .join(round_groups, round_groups.c.round_id == SurveyRound.id)
+        .where(round_groups.c.group_id == group_id, SurveyRound.closes_at > now)
+    ).all()
+    pupil_ids = list(session.scalars(
+        select(group_members.c.pupil_id).where(group_members.c.group_id == group_id)
+    ))
+    del Group
+    return sum(issue_codes(session, r, pupil_ids) for r in rounds)
+
+
+def round_pupil_ids(session: Session, survey_round: SurveyRound) -> list[int]:
+    """Return the ids of the pupils (not archived) in any group of the round."""
+    from ..models import group_members, round_groups
+
+    return list(session.scalars(
+        select(Pupil.id)
+        .join(group_members, group_members.c.pupil_id == Pupil.id)
+        .join(round_groups, round_groups.c.group_id == group_members.c.group_id)
+        .where(round_groups.c.round_id == survey_round.id, Pupil.archived.is_(False))
+        .distinct()
+    ))

@@ -1,0 +1,3 @@
+"""Paper answers: typed in by staff, or imported from a CSV."""
+
+from __future__ import annotations
