@@ -119,7 +119,7 @@ def issue_codes_for_group(session: Session, group_id: int, now: datetime) -> int
     Called whenever pupils join a group, so a pupil added mid-round can sign in.
     Returns how many codes were made.
     """
-    from ..models import Group, group_members, round_groups
+    from ..models import group_members, round_groups
 
     rounds = session.scalars(
         select(SurveyRound)
@@ -129,7 +129,6 @@ def issue_codes_for_group(session: Session, group_id: int, now: datetime) -> int
     pupil_ids = list(session.scalars(
         select(group_members.c.pupil_id).where(group_members.c.group_id == group_id)
     ))
-    del Group
     return sum(issue_codes(session, r, pupil_ids) for r in rounds)
 
 
