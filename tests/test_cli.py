@@ -8,7 +8,16 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from survey_app.db import db
-from survey_app.models import AccessCode, Answer, FactorScore, Pupil, Response, School, SurveyRound
+from survey_app.models import (
+    AccessCode,
+    Answer,
+    FactorScore,
+    Pupil,
+    Response,
+    School,
+    StaffUser,
+    SurveyRound,
+)
 from survey_app.services.access_codes import ALPHABET, CODE_LENGTH
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +49,14 @@ def count(model) -> int:
 
 def test_demo_data_builds_the_partnership_once(runner, tmp_path):
     codes = tmp_path / "codes.csv"
-    result = runner.invoke(args=["demo-data", "--codes-csv", str(codes)])
+    logins = tmp_path / "logins.txt"
+    result = runner.invoke(args=["demo-data", "--codes-csv", str(codes), "--logins-file", str(logins)])
     assert result.exit_code == 0, result.output
+    # Demo staff with random passwords, shown and kept owner-only.
+    lines = logins.read_text().splitlines()
+    assert len(lines) == 12 and lines[0].split()[:2] == ["admin", "admin@demo.example.org"]
+    assert lines[0] in result.output and (logins.stat().st_mode & 0o077) == 0
+    assert count(StaffUser) == 12
     assert "School: Hollins School for Deaf Children" in result.output  # progress
     assert count(School) == 5 and 280 <= count(Pupil) <= 320
     rounds = db.session.scalars(sa.select(SurveyRound).order_by(SurveyRound.opens_at)).all()
@@ -67,6 +82,7 @@ def test_demo_data_builds_the_partnership_once(runner, tmp_path):
     assert unused == len(rows)
 
     before = (count(Pupil), count(Answer), count(AccessCode))
-    again = runner.invoke(args=["demo-data"])
+    again = runner.invoke(args=["demo-data", "--logins-file", str(logins)])
     assert again.exit_code == 0 and "already present" in again.output
     assert (count(Pupil), count(Answer), count(AccessCode)) == before
+    assert count(StaffUser) == 12 and logins.read_text().splitlines() == lines

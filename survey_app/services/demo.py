@@ -9,21 +9,35 @@ the partnership and changes nothing.
 from __future__ import annotations
 
 import random
+import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from ..models import AccessCode, Answer, Group, Partnership, Pupil, Response, School, SurveyRound
+from ..models import (
+    AccessCode,
+    Answer,
+    Group,
+    Partnership,
+    Pupil,
+    Response,
+    School,
+    StaffUser,
+    SurveyRound,
+    group_staff,
+)
 from ..questionnaires import Questionnaire
 from .access_codes import issue_codes
 from .questionnaire_store import definition_of, sync_directory
 from .responses import sequence_now, store_scores
+from .staff_accounts import create_user
 from .upn import make_upn
 
 PARTNERSHIP = "Riverside Learning Partnership"
+DEMO_ADMIN = "admin@demo.example.org"
 SCHOOLS = [
     # (URN, name, year groups, local authority number, establishment number)
     ("990101", "Riverside Sports College", range(7, 12), 881, 4101),
@@ -70,6 +84,7 @@ class DemoResult:
     rounds: int
     answers: int
     open_round: SurveyRound | None
+    logins: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def build_demo_data(
@@ -86,7 +101,9 @@ def build_demo_data(
     existing = session.scalar(select(Partnership).where(Partnership.name == PARTNERSHIP))
     if existing is not None:
         progress("Demo partnership already present: nothing to add.")
-        return _summary(session, existing, created=False)
+        result = _summary(session, existing, created=False)
+        result.logins = ensure_demo_staff(session, existing, progress)
+        return result
 
     rng = random.Random(seed)
     progress("Loading questionnaires…")
@@ -162,7 +179,45 @@ def build_demo_data(
             )
             progress(f"Round: {name} (finished; answers and scores stored)")
     session.flush()
-    return _summary(session, partnership, created=True)
+    result = _summary(session, partnership, created=True)
+    result.logins = ensure_demo_staff(session, partnership, progress)
+    return result
+
+
+def ensure_demo_staff(
+    session: Session, partnership: Partnership, progress: Callable[[str], None]
+) -> list[tuple[str, str, str]]:
+    """Create the demo staff unless present: an admin, a partnership lead, a teacher per group.
+
+    Passwords are random for each installation (there is no default password anywhere);
+    returns (role, email, password) for the accounts made now, [] when they existed.
+    """
+    if session.scalar(select(StaffUser.id).where(StaffUser.email == DEMO_ADMIN)) is not None:
+        return []
+    logins = []
+
+    def make(email, role, name, **scope):
+        password = secrets.token_urlsafe(9)
+        user = create_user(session, email, role, password, name=name, **scope)
+        logins.append((role, email, password))
+        return user
+
+    make(DEMO_ADMIN, "admin", "Demo Administrator")
+    make("lead@demo.example.org", "lead", "Pat Lead (partnership lead)", partnership=partnership)
+    groups = session.scalars(
+        select(Group).where(Group.partnership_id == partnership.id).order_by(Group.id)
+    ).all()
+    first_school = session.scalar(
+        select(School).where(School.partnership_id == partnership.id).order_by(School.id)
+    )
+    for number, group in enumerate(groups, start=1):
+        teacher = make(f"teacher{number}@demo.example.org", "teacher",
+                       f"Teacher of {group.name}", school=first_school)
+        session.execute(group_staff.insert().values(
+            group_id=group.id, staff_id=teacher.id, is_lead=True))
+    session.flush()
+    progress(f"Staff: 1 admin, 1 partnership lead, {len(groups)} teachers (one per group)")
+    return logins
 
 
 def _summary(session: Session, partnership: Partnership, created: bool) -> DemoResult:
