@@ -324,3 +324,11 @@ def test_every_pupil_page_is_no_store(client, world):
         assert resp.headers["Cache-Control"].startswith("no-store"), path
     resp = autosave(client, *page_info(html), [{"item": "s01", "value": 4, "seq": 1}])
     assert resp.headers["Cache-Control"].startswith("no-store")
+
+
+def test_finish_for_now_hidden_when_the_round_says_finish_in_one_go(client, world):
+    assert "Finish for now" in sign_in_pupil(client, world.code_of(0)).text
+    world.round.allow_finish_later = False
+    db.session.commit()
+    assert "Finish for now" not in client.get("/survey/p/1").text
+    assert "Finish for now" not in client.get("/survey/check").text
