@@ -38,9 +38,11 @@ def create_app(config: dict | None = None) -> Flask:
     from .access import enforce_idle_timeout, login_manager
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .charts import bp as charts_bp
     from .errors import register_error_handlers
     from .groups import bp as groups_bp
     from .health import bp as health_bp
+    from .profiles import bp as profiles_bp
     from .pupil import bp as pupil_bp
     from .rounds import bp as rounds_bp
     from .schools import bp as schools_bp
@@ -51,7 +53,8 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     app.before_request(enforce_idle_timeout)
     register_templating(app)
-    for blueprint in (health_bp, pupil_bp, auth_bp, staff_bp, schools_bp, groups_bp, rounds_bp, admin_bp):
+    for blueprint in (health_bp, pupil_bp, auth_bp, staff_bp, schools_bp, groups_bp, rounds_bp,
+                      admin_bp, profiles_bp, charts_bp):
         app.register_blueprint(blueprint)
     if app.config.get("BENCHMARK_ENDPOINTS"):
         from .health import bench_bp

@@ -88,12 +88,47 @@ def demo_data(codes_csv: Path | None, logins_file: Path | None) -> None:
         click.echo(f"Wrote {len(rows)} unused codes of '{result.open_round.name}' to {codes_csv}")
 
 
+@click.command("rescore")
+@click.option("--round", "round_ident", help="Only this round (id or exact name).")
+def rescore(round_ident: str | None) -> None:
+    """Recompute the stored factor scores of finished responses, and each round's statistics."""
+    from sqlalchemy import select
+
+    from .models import Response, SurveyRound
+    from .services.responses import store_scores
+    from .services.round_stats import compute_round_stats
+
+    rounds_stmt = select(SurveyRound).order_by(SurveyRound.id)
+    if round_ident:
+        condition = SurveyRound.name == round_ident
+        if round_ident.isdigit():
+            condition = condition | (SurveyRound.id == int(round_ident))
+        rounds_stmt = rounds_stmt.where(condition)
+    rounds = db.session.scalars(rounds_stmt).all()
+    if round_ident and len(rounds) != 1:
+        click.echo(f"No single round matches {round_ident!r}: give its id (see list-rounds).", err=True)
+        sys.exit(1)
+    now = utcnow()
+    total = 0
+    for survey_round in rounds:
+        responses = db.session.scalars(
+            select(Response).where(Response.round_id == survey_round.id, Response.finished_at.is_not(None))
+        ).all()
+        for response in responses:
+            store_scores(db.session, response, now)
+        compute_round_stats(db.session, survey_round, now)
+        db.session.commit()
+        total += len(responses)
+        click.echo(f"{survey_round.name}: {len(responses)} finished responses rescored")
+    click.echo(f"Rescored {total} responses in {len(rounds)} round(s).")
+
+
 def register_cli(app: Flask) -> None:
     """Add the project's commands to `flask --app survey_app` (each area brings its own)."""
     from .admin.commands import COMMANDS as admin_commands
     from .rounds.commands import COMMANDS as round_commands
     from .schools.commands import COMMANDS as school_commands
 
-    for command in (check_questionnaire, load_questionnaires, demo_data,
+    for command in (check_questionnaire, load_questionnaires, demo_data, rescore,
                     *admin_commands, *school_commands, *round_commands):
         app.cli.add_command(command)

@@ -2,6 +2,7 @@
 
 from .audit import ChangeLog, PendingImport
 from .people import Group, Partnership, Pupil, School, group_members
+from .profiles import SUPPORT_KINDS, AuditEvent, RoundFactorStats, SupportEntry
 from .responses import Answer, FactorScore, Response
 from .staff import ROLES, PasswordReset, StaffUser, group_staff
 from .surveys import MODES, PHASES, AccessCode, QuestionnaireVersion, SurveyRound, round_groups
@@ -10,6 +11,10 @@ __all__ = [
     "MODES",
     "PHASES",
     "ROLES",
+    "SUPPORT_KINDS",
+    "AuditEvent",
+    "RoundFactorStats",
+    "SupportEntry",
     "AccessCode",
     "ChangeLog",
     "PasswordReset",

@@ -1,0 +1,135 @@
+"""Heatmap, learning profile, print view and support log routes."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..access import current_scope, staff_required
+from ..charts.profile import profile_figure, timeline_figure
+from ..db import db, utcnow
+from ..models import ChangeLog, SupportEntry
+from ..services.heatmap import SORT_KEYS, build_heatmap
+from ..services.profiles import learning_profile, record_view
+from ..services.support import SupportError, add_entry, edit_entry
+from . import bp
+from .chart_data import profile_chart_data, timeline_chart_data
+from .forms import SupportForm
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    if raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        abort(400, f"The '{name}' setting is not valid.")
+    return int(raw)
+
+
+@bp.get("/groups/<int:group_id>/heatmap")
+@staff_required()
+def heatmap(group_id: int):
+    """The group's pupils by the nine factors for a round, or the change since another."""
+    scope = current_scope()
+    group = scope.group_or_404(db.session, group_id)
+    round_id, compare_id = _int_arg("round"), _int_arg("compare")
+    sort = request.args.get("sort", "name")
+    order = request.args.get("order", "asc")
+    if order not in ("asc", "desc"):
+        abort(400, "The order must be lowest or highest first.")
+    hm = build_heatmap(db.session, scope, group, round_id, compare_id, sort, order == "desc", utcnow())
+    known = {r.id for r in hm.rounds}
+    if (round_id and round_id not in known) or (compare_id and compare_id not in known):
+        abort(400, "That round is not one of this group's rounds.")
+    factor_keys = {f.key for f in hm.questionnaire.factors} if hm.questionnaire else set()
+    if sort not in SORT_KEYS and sort not in factor_keys:
+        abort(400, "The heatmap cannot be sorted like that.")
+    return render_template("profiles/heatmap.html", hm=hm, sort=sort, order=order)
+
+
+def _profile_context(pupil_id: int):
+    scope = current_scope()
+    pupil = scope.pupil_or_404(db.session, pupil_id)
+    profile = learning_profile(db.session, pupil, utcnow())
+    charts = {}
+    if profile.finished_rounds:
+        title = f"{pupil.first_name} {pupil.surname}: factor scores by round"
+        charts["profile"] = profile_figure(**profile_chart_data(profile), title=title).to_json()
+        charts["timeline"] = timeline_figure(**timeline_chart_data(profile)).to_json()
+    return pupil, profile, charts
+
+
+@bp.get("/pupils/<int:pupil_id>/profile")
+@staff_required()
+def profile(pupil_id: int):
+    """One pupil's learning profile; every view is recorded for the audit log."""
+    pupil, prof, charts = _profile_context(pupil_id)
+    record_view(db.session, current_user.id, pupil.id, "viewed profile", utcnow())
+    db.session.commit()
+    form = SupportForm(starts_on=utcnow().date())
+    return render_template("profiles/profile.html", pupil=pupil, profile=prof, charts=charts, form=form)
+
+
+@bp.get("/pupils/<int:pupil_id>/profile/print")
+@staff_required()
+def profile_print(pupil_id: int):
+    """The profile for a review meeting: A4, black-and-white friendly, no navigation."""
+    pupil, prof, charts = _profile_context(pupil_id)
+    record_view(db.session, current_user.id, pupil.id, "printed profile", utcnow())
+    db.session.commit()
+    return render_template("profiles/print.html", pupil=pupil, profile=prof, charts=charts, now=utcnow())
+
+
+@bp.post("/pupils/<int:pupil_id>/support")
+@staff_required()
+def add_support(pupil_id: int):
+    pupil = current_scope().pupil_or_404(db.session, pupil_id)
+    form = SupportForm()
+    if form.validate_on_submit():
+        try:
+            add_entry(db.session, pupil, current_user, form.kind.data, form.intervention_type.data,
+                      form.text.data, form.starts_on.data, form.ends_on.data, utcnow())
+        except SupportError as exc:
+            form.text.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("Added to the support log.", "success")
+            return redirect(url_for("profiles.profile", pupil_id=pupil.id) + "#support")
+    return render_template("profiles/support_form.html", pupil=pupil, form=form, entry=None), 400
+
+
+def _entry_or_404(pupil_id: int, entry_id: int) -> tuple:
+    pupil = current_scope().pupil_or_404(db.session, pupil_id)
+    entry = db.session.scalar(
+        select(SupportEntry).where(SupportEntry.id == entry_id, SupportEntry.pupil_id == pupil.id)
+    )
+    if entry is None:
+        abort(404)
+    return pupil, entry
+
+
+@bp.route("/pupils/<int:pupil_id>/support/<int:entry_id>", methods=["GET", "POST"])
+@staff_required()
+def edit_support(pupil_id: int, entry_id: int):
+    pupil, entry = _entry_or_404(pupil_id, entry_id)
+    form = SupportForm(obj=entry)
+    if request.method == "GET":
+        form.intervention_type.data = entry.intervention_type or ""
+    if form.validate_on_submit():
+        try:
+            edit_entry(db.session, entry, current_user, form.kind.data, form.intervention_type.data,
+                       form.text.data, form.starts_on.data, form.ends_on.data, utcnow())
+        except SupportError as exc:
+            form.text.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("Support log entry updated.", "success")
+            return redirect(url_for("profiles.profile", pupil_id=pupil.id) + "#support")
+    history = db.session.scalars(
+        select(ChangeLog).where(ChangeLog.entity == "support", ChangeLog.entity_id == entry.id)
+        .order_by(ChangeLog.at.desc())
+    ).all()
+    status = 400 if form.errors else 200
+    return render_template("profiles/support_form.html", pupil=pupil, form=form, entry=entry,
+                           history=history), status

@@ -1,0 +1,168 @@
+"""A pupil's learning profile: every round's factor scores, change with the reliable change
+index, the statements behind each score, data-quality flags and the support log.
+
+Reads stored factor scores and a handful of queries whose number does not grow with the
+number of pupils or rounds; returns plain data for templates and charts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Answer, AuditEvent, FactorScore, Pupil, Response, SupportEntry, SurveyRound
+from ..questionnaires import Factor, Questionnaire, Statement
+from ..scoring.change import ReliableChange, reliable_change
+from ..scoring.quality import QualityFlag, quality_flags
+from .questionnaire_store import definition_of
+from .round_stats import MIN_COHORT, round_stats
+
+
+@dataclass(frozen=True)
+class RciBasis:
+    """The spread and reliability a factor's reliable change is judged against, and where from."""
+
+    sd: float | None
+    sd_source: str
+    alpha: float | None
+    alpha_source: str
+
+
+@dataclass
+class RoundResult:
+    round: SurveyRound
+    response: Response
+    questionnaire: Questionnaire
+    scores: dict[str, FactorScore]
+    answers: dict[str, int]
+    flags: list[QualityFlag]
+
+    @property
+    def finished(self) -> bool:
+        return self.response.finished_at is not None
+
+
+@dataclass(frozen=True)
+class Cell:
+    score: float | None
+    band: str | None
+    band_label: str | None
+    items_answered: int
+    items_total: int
+    change: ReliableChange | None
+
+
+@dataclass
+class FactorRow:
+    factor: Factor
+    cells: list[Cell]
+    basis: RciBasis | None
+    statements: list[tuple[Statement, list[int | None]]] = field(default_factory=list)
+
+
+@dataclass
+class LearningProfile:
+    pupil: Pupil
+    rounds: list[RoundResult]
+    factors: list[FactorRow]
+    support: list[SupportEntry]
+    baseline: RoundResult | None
+    questionnaire: Questionnaire | None
+
+    @property
+    def finished_rounds(self) -> list[RoundResult]:
+        return [r for r in self.rounds if r.finished]
+
+
+def rci_basis(
+    session: Session, baseline: SurveyRound, factor: Factor, now: datetime
+) -> RciBasis:
+    """Return the SD and alpha for reliable change on `factor`, from the baseline cohort
+    when it is large enough (MIN_COHORT), else from the questionnaire's reference values."""
+    stats = round_stats(session, baseline, now).get(factor.key)
+    name = baseline.name
+    if stats is not None and stats.n >= MIN_COHORT and stats.sd:
+        sd, sd_source = stats.sd, f"SD of the {stats.n} pupils in \u201c{name}\u201d"
+    elif factor.reference_sd is not None:
+        sd, sd_source = factor.reference_sd, "questionnaire reference SD (cohort too small)"
+    else:
+        sd, sd_source = None, "no SD available"
+    if stats is not None and stats.alpha is not None and stats.alpha_n >= MIN_COHORT:
+        alpha, alpha_source = stats.alpha, f"Cronbach\u2019s alpha of {stats.alpha_n} pupils in \u201c{name}\u201d"
+    elif factor.reference_alpha is not None:
+        alpha, alpha_source = factor.reference_alpha, "questionnaire reference alpha (cohort too small)"
+    else:
+        alpha, alpha_source = None, "no reliability available"
+    return RciBasis(sd, sd_source, alpha, alpha_source)
+
+
+def learning_profile(session: Session, pupil: Pupil, now: datetime) -> LearningProfile:
+    """Return the learning profile of `pupil` (the caller has checked scope)."""
+    responses = session.execute(
+        select(Response, SurveyRound)
+        .join(SurveyRound, SurveyRound.id == Response.round_id)
+        .where(Response.pupil_id == pupil.id)
+        .order_by(SurveyRound.opens_at, SurveyRound.id)
+    ).all()
+    response_ids = [r.id for r, _ in responses]
+    scores: dict[int, dict[str, FactorScore]] = {rid: {} for rid in response_ids}
+    answers: dict[int, dict[str, int]] = {rid: {} for rid in response_ids}
+    if response_ids:
+        for score in session.scalars(select(FactorScore).where(FactorScore.response_id.in_(response_ids))):
+            scores[score.response_id][score.factor] = score
+        for rid, item, value in session.execute(
+            select(Answer.response_id, Answer.item, Answer.value).where(Answer.response_id.in_(response_ids))
+        ):
+            answers[rid][item] = value
+    rounds = []
+    for response, survey_round in responses:
+        q = definition_of(response.questionnaire)
+        flags = quality_flags(q, answers[response.id], response.seconds_spent) if response.finished_at else []
+        rounds.append(RoundResult(survey_round, response, q, scores[response.id], answers[response.id], flags))
+
+    finished = [r for r in rounds if r.finished]
+    baseline = finished[0] if finished else None
+    questionnaire = (finished[-1] if finished else rounds[-1]).questionnaire if rounds else None
+    factors = []
+    if questionnaire is not None:
+        band_labels = {b.key: b.label for b in questionnaire.bands}
+        for factor in questionnaire.factors:
+            basis = rci_basis(session, baseline.round, factor, now) if baseline else None
+            base_score = baseline.scores.get(factor.key) if baseline else None
+            cells = []
+            for result in rounds:
+                stored = result.scores.get(factor.key)
+                change = None
+                if (
+                    result is not baseline and result.finished and stored is not None
+                    and stored.score is not None and base_score is not None
+                    and base_score.score is not None and basis is not None
+                ):
+                    change = reliable_change(base_score.score, stored.score, basis.sd, basis.alpha)
+                cells.append(Cell(
+                    score=stored.score if stored else None,
+                    band=stored.band if stored else None,
+                    band_label=band_labels.get(stored.band) if stored and stored.band else None,
+                    items_answered=stored.items_answered if stored else
+                    sum(1 for s in result.questionnaire.statements_of(factor.key) if s.id in result.answers),
+                    items_total=len(result.questionnaire.statements_of(factor.key)),
+                    change=change,
+                ))
+            row = FactorRow(factor, cells, basis)
+            row.statements = [
+                (s, [r.answers.get(s.id) for r in rounds]) for s in questionnaire.statements_of(factor.key)
+            ]
+            factors.append(row)
+    support = session.scalars(
+        select(SupportEntry).where(SupportEntry.pupil_id == pupil.id)
+        .order_by(SupportEntry.starts_on.desc(), SupportEntry.id.desc())
+    ).all()
+    return LearningProfile(pupil, rounds, factors, list(support), baseline, questionnaire)
+
+
+def record_view(session: Session, staff_id: int, pupil_id: int, what: str, now: datetime) -> None:
+    """Record that a member of staff viewed a pupil's data (read by the admin's audit log)."""
+    session.add(AuditEvent(at=now, staff_id=staff_id, action=what, pupil_id=pupil_id, detail={}))

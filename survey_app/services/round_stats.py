@@ -1,0 +1,122 @@
+"""Per round and factor: mean, SD and Cronbach's alpha, aggregated by the database.
+
+The database returns counts, sums and sums of squares (for alpha: per statement, after
+reverse-scoring, over pupils who answered every statement of the factor); the pure
+scoring code turns them into numbers. Results are cached in RoundFactorStats and
+refreshed when more responses have finished or after STALE_AFTER.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, delete, func, select
+from sqlalchemy.orm import Session
+
+from ..models import Answer, FactorScore, Response, RoundFactorStats, SurveyRound
+from ..questionnaires import Questionnaire
+from ..scoring.reliability import alpha_from_moments
+from .questionnaire_store import definition_of
+
+STALE_AFTER = timedelta(minutes=10)
+# Below this many baseline pupils, the questionnaire's reference values are used instead.
+MIN_COHORT = 30
+
+
+def _finished_count(session: Session, round_id: int) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Response)
+        .where(Response.round_id == round_id, Response.finished_at.is_not(None))
+    ) or 0
+
+
+def compute_round_stats(
+    session: Session, survey_round: SurveyRound, now: datetime
+) -> dict[str, RoundFactorStats]:
+    """Recompute and store the statistics of every factor of a round; return them by factor."""
+    q = definition_of(survey_round.questionnaire)
+    moments = session.execute(
+        select(
+            FactorScore.factor,
+            func.count(FactorScore.score),
+            func.sum(FactorScore.score),
+            func.sum(FactorScore.score * FactorScore.score),
+        )
+        .where(FactorScore.round_id == survey_round.id, FactorScore.score.is_not(None))
+        .group_by(FactorScore.factor)
+    ).all()
+    by_factor = {factor: (n, s, sq) for factor, n, s, sq in moments}
+    finished = _finished_count(session, survey_round.id)
+    session.execute(delete(RoundFactorStats).where(RoundFactorStats.round_id == survey_round.id))
+    out = {}
+    for factor in q.factors:
+        n, total, total_sq = by_factor.get(factor.key, (0, None, None))
+        mean = sd = None
+        if n:
+            mean = total / n
+        if n and n > 1:
+            variance = max(0.0, (total_sq - total * total / n) / (n - 1))
+            sd = math.sqrt(variance)
+        alpha, alpha_n = _alpha(session, q, survey_round.id, factor.key)
+        row = RoundFactorStats(
+            round_id=survey_round.id, factor=factor.key, n=n or 0, mean=mean, sd=sd, alpha=alpha,
+            alpha_n=alpha_n, finished_responses=finished, computed_at=now,
+        )
+        session.add(row)
+        out[factor.key] = row
+    session.flush()
+    return out
+
+
+def _alpha(session: Session, q: Questionnaire, round_id: int, factor: str) -> tuple[float | None, int]:
+    statements = q.statements_of(factor)
+    lo, hi = q.scale_min, q.scale_max
+    # One column per statement: the reverse-scored value, per finished response.
+    columns = [
+        func.max(
+            case(
+                (Answer.item == s.id, (lo + hi - Answer.value) if s.reversed else Answer.value),
+                else_=None,
+            )
+        ).label(f"i{i}")
+        for i, s in enumerate(statements)
+    ]
+    per_response = (
+        select(*columns)
+        .join(Response, Response.id == Answer.response_id)
+        .where(
+            and_(Response.round_id == round_id, Response.finished_at.is_not(None)),
+            Answer.item.in_([s.id for s in statements]),
+        )
+        .group_by(Answer.response_id)
+        .having(func.count(Answer.id) == len(statements))
+        .subquery()
+    )
+    cols = [per_response.c[f"i{i}"] for i in range(len(statements))]
+    total = sum(cols[1:], cols[0])
+    aggregates = [func.count()]
+    for c in cols:
+        aggregates += [func.sum(c), func.sum(c * c)]
+    aggregates += [func.sum(total), func.sum(total * total)]
+    row = session.execute(select(*aggregates).select_from(per_response)).one()
+    n = row[0] or 0
+    if n < 2:
+        return None, n
+    item_sums = [float(row[1 + 2 * i]) for i in range(len(cols))]
+    item_sumsq = [float(row[2 + 2 * i]) for i in range(len(cols))]
+    result = alpha_from_moments(n, item_sums, item_sumsq, float(row[-2]), float(row[-1]))
+    return result.alpha, n
+
+
+def round_stats(session: Session, survey_round: SurveyRound, now: datetime) -> dict[str, RoundFactorStats]:
+    """Return the cached statistics of a round, recomputing them when missing or stale."""
+    rows = session.scalars(
+        select(RoundFactorStats).where(RoundFactorStats.round_id == survey_round.id)
+    ).all()
+    if rows:
+        newest = min(r.computed_at for r in rows)
+        fresh = now - newest < STALE_AFTER
+        if fresh or rows[0].finished_responses == _finished_count(session, survey_round.id):
+            return {r.factor: r for r in rows}
+    return compute_round_stats(session, survey_round, now)
