@@ -10,6 +10,11 @@ BAND_FILLS = ["#f4c7c3", "#fbe3c0", "#fff3bf", "#d5ecd4", "#cfe2f3", "#e6d7f0"]
 SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "star"]
 DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
 FONT = dict(family="Verdana, DejaVu Sans, Arial, sans-serif", size=13, color="#1b1f24")
+# Dark, distinct colours that print apart in grey too; no Plotly template (it is large
+# and slow to apply, and we set every style we need ourselves).
+COLORWAY = ["#1d4e89", "#b03a2e", "#1e6b35", "#8a4b00", "#6a3d9a", "#0b7285", "#4a5360", "#946200", "#a61e4d"]
+BASE_LAYOUT = dict(template="none", colorway=COLORWAY, font=FONT, paper_bgcolor="#ffffff",
+                   plot_bgcolor="#ffffff", hoverlabel=dict(font=dict(size=13)))
 
 
 def profile_figure(
@@ -40,8 +45,9 @@ def profile_figure(
             text=band["label"], showarrow=False, xanchor="left", font=dict(size=11, color="#4a5360"),
         ))
     traces = [
-        go.Scatter(
-            x=names, y=item["scores"], name=item["label"], mode="lines+markers", connectgaps=False,
+        dict(
+            type="scatter", x=names, y=item["scores"], name=item["label"], mode="lines+markers",
+            connectgaps=False,
             marker=dict(symbol=SYMBOLS[s % len(SYMBOLS)], size=11, line=dict(width=1, color="#1b1f24")),
             line=dict(dash=DASHES[s % len(DASHES)], width=2.5),
             hovertemplate="%{x}<br>%{y:.0f}<extra>" + item["label"] + "</extra>",
@@ -49,8 +55,8 @@ def profile_figure(
         for s, item in enumerate(series)
     ]
     layout = dict(
+        BASE_LAYOUT,
         title=dict(text=title, x=0.01) if title else None,
-        font=FONT, paper_bgcolor="#ffffff", plot_bgcolor="#ffffff",
         margin=dict(l=50, r=90, t=50 if title else 20, b=120),
         yaxis=dict(range=[0, 100], title="Score (0\u2013100)", dtick=20, gridcolor="#d0d6de"),
         xaxis=dict(tickangle=-30, range=[-0.5, len(factors) + 0.1], automargin=True),
@@ -69,8 +75,8 @@ def timeline_figure(
     support: [{"label", "start": date, "end": date or None, "kind"}].
     """
     traces = [
-        go.Scatter(
-            x=[d.isoformat() for d in line["dates"]], y=line["scores"], name=line["name"],
+        dict(
+            type="scatter", x=[d.isoformat() for d in line["dates"]], y=line["scores"], name=line["name"],
             mode="lines+markers", marker=dict(symbol=SYMBOLS[i % len(SYMBOLS)], size=8),
             line=dict(dash=DASHES[i % len(DASHES)]),
         )
@@ -88,8 +94,8 @@ def timeline_figure(
         annotations.append(dict(x=start.isoformat(), y=1.02, xref="x", yref="paper", text=entry["label"][:30],
                                 showarrow=False, textangle=-30, xanchor="left", font=dict(size=10)))
     layout = dict(
+        BASE_LAYOUT,
         title=dict(text=title, x=0.01) if title else None,
-        font=FONT, paper_bgcolor="#ffffff", plot_bgcolor="#ffffff",
         yaxis=dict(range=[0, 100], title="Score (0\u2013100)", gridcolor="#d0d6de"),
         xaxis=dict(type="date", title="Date"), margin=dict(l=50, r=20, t=70, b=50),
         legend=dict(orientation="v"), height=420, shapes=shapes, annotations=annotations,

@@ -18,7 +18,7 @@ from ..questionnaires import Questionnaire
 from ..scope import Scope
 from ..scoring.change import ReliableChange, reliable_change
 from ..scoring.quality import QualityFlag, quality_flags
-from .profiles import RciBasis, rci_basis
+from .profiles import RciBasis, rci_bases
 from .questionnaire_store import definition_of
 
 SORT_KEYS = ("name", "year")
@@ -112,7 +112,7 @@ def build_heatmap(
     bases: dict[str, RciBasis] = {}
     if compare is not None:
         _, base_scores = _responses(session, compare.id, pupil_ids)
-        bases = {f.key: rci_basis(session, compare, f, now) for f in q.factors}
+        bases = rci_bases(session, compare, q.factors, now)
     answers: dict[int, dict[str, int]] = {}
     finished_ids = [r.id for r in responses.values() if r.finished_at is not None]
     if finished_ids:

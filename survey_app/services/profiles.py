@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..models import Answer, AuditEvent, FactorScore, Pupil, Response, SupportEntry, SurveyRound
 from ..questionnaires import Factor, Questionnaire, Statement
@@ -77,12 +77,15 @@ class LearningProfile:
         return [r for r in self.rounds if r.finished]
 
 
-def rci_basis(
-    session: Session, baseline: SurveyRound, factor: Factor, now: datetime
-) -> RciBasis:
+def rci_bases(session: Session, baseline: SurveyRound, factors, now: datetime) -> dict[str, RciBasis]:
+    """Return {factor key: RciBasis} for reliable change against the `baseline` round."""
+    stats = round_stats(session, baseline, now)
+    return {f.key: rci_basis(baseline, f, stats.get(f.key)) for f in factors}
+
+
+def rci_basis(baseline: SurveyRound, factor: Factor, stats) -> RciBasis:
     """Return the SD and alpha for reliable change on `factor`, from the baseline cohort
     when it is large enough (MIN_COHORT), else from the questionnaire's reference values."""
-    stats = round_stats(session, baseline, now).get(factor.key)
     name = baseline.name
     if stats is not None and stats.n >= MIN_COHORT and stats.sd:
         sd, sd_source = stats.sd, f"SD of the {stats.n} pupils in \u201c{name}\u201d"
@@ -104,6 +107,7 @@ def learning_profile(session: Session, pupil: Pupil, now: datetime) -> LearningP
     responses = session.execute(
         select(Response, SurveyRound)
         .join(SurveyRound, SurveyRound.id == Response.round_id)
+        .options(joinedload(Response.questionnaire))
         .where(Response.pupil_id == pupil.id)
         .order_by(SurveyRound.opens_at, SurveyRound.id)
     ).all()
@@ -129,8 +133,9 @@ def learning_profile(session: Session, pupil: Pupil, now: datetime) -> LearningP
     factors = []
     if questionnaire is not None:
         band_labels = {b.key: b.label for b in questionnaire.bands}
+        bases = rci_bases(session, baseline.round, questionnaire.factors, now) if baseline else {}
         for factor in questionnaire.factors:
-            basis = rci_basis(session, baseline.round, factor, now) if baseline else None
+            basis = bases.get(factor.key)
             base_score = baseline.scores.get(factor.key) if baseline else None
             cells = []
             for result in rounds:
@@ -158,6 +163,7 @@ def learning_profile(session: Session, pupil: Pupil, now: datetime) -> LearningP
             factors.append(row)
     support = session.scalars(
         select(SupportEntry).where(SupportEntry.pupil_id == pupil.id)
+        .options(joinedload(SupportEntry.author))
         .order_by(SupportEntry.starts_on.desc(), SupportEntry.id.desc())
     ).all()
     return LearningProfile(pupil, rounds, factors, list(support), baseline, questionnaire)
