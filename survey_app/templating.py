@@ -16,5 +16,14 @@ def local_time(value: datetime | None, fmt: str = "%a %-d %b %Y, %H:%M") -> str:
     return value.astimezone(zone).strftime(fmt)
 
 
+def signed(value: float | None) -> str:
+    """Return a change as '+12', '-3' or '0' (never '-0')."""
+    if value is None:
+        return "–"
+    rounded = round(value)
+    return f"{rounded:+d}" if rounded else "0"
+
+
 def register_templating(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(signed, "signed")

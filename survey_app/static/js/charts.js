@@ -11,9 +11,8 @@
     var figure = JSON.parse(source.textContent);
     window.Plotly.newPlot(el, figure.data, figure.layout, {
       displaylogo: false,
-      responsive: true,
-      modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
-      toImageButtonOptions: { format: "png", scale: 2 }
+      displayModeBar: false,  // its hover styles would need inline CSS, which our CSP forbids
+      responsive: true
     });
   }
 }());
