@@ -71,9 +71,17 @@
   }
   var loadedAt = new Date().getTime();
 
+  var alertEl = document.getElementById("save-alert");
   function setStatus(state, text) {
+    var before = statusEl.getAttribute("data-state");
     statusEl.setAttribute("data-state", state);
     statusEl.textContent = text;
+    if (!alertEl) { return; }
+    if (state === "offline" || state === "error") {
+      if (alertEl.textContent !== text) { alertEl.textContent = text; }
+    } else if (state === "saved" && (before === "offline" || before === "error" || alertEl.textContent)) {
+      alertEl.textContent = "Connection back: all your answers are saved.";
+    }
   }
 
   function queueAnswer(item, value) {

@@ -1,0 +1,1 @@
+"""Browser tests of the pupil survey: headless Chromium driven by Playwright."""
