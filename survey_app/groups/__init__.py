@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("groups", __name__, template_folder="templates", url_prefix="/staff/groups")
 
-from . import routes  # noqa: E402,F401
+from . import members, routes  # noqa: E402,F401
