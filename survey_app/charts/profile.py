@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import plotly.graph_objects as go
 
@@ -93,11 +93,18 @@ def timeline_figure(
                            y0=0, y1=1, line=dict(color="#1d4e89", width=1.5, dash="dot")))
         annotations.append(dict(x=start.isoformat(), y=1.02, xref="x", yref="paper", text=entry["label"][:30],
                                 showarrow=False, textangle=-30, xanchor="left", font=dict(size=10)))
+    days = [d for line in lines for d in line["dates"]] + [e["start"] for e in support]
+    days += [e["end"] for e in support if e.get("end")]
+    xaxis = dict(type="date", title="Date")
+    if days:
+        # Pad the axis so rounds a few days apart (or on one day) still read as dates.
+        pad = max(timedelta(days=14), (max(days) - min(days)) / 10)
+        xaxis["range"] = [(min(days) - pad).isoformat(), (max(days) + pad).isoformat()]
     layout = dict(
         BASE_LAYOUT,
         title=dict(text=title, x=0.01) if title else None,
         yaxis=dict(range=[0, 100], title="Score (0\u2013100)", gridcolor="#d0d6de"),
-        xaxis=dict(type="date", title="Date"), margin=dict(l=50, r=20, t=70, b=50),
+        xaxis=xaxis, margin=dict(l=50, r=20, t=70, b=50),
         legend=dict(orientation="v"), height=420, shapes=shapes, annotations=annotations,
     )
     return go.Figure(data=traces, layout=layout)
