@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("schools", __name__, template_folder="templates", url_prefix="/staff/schools")
 
-from . import routes  # noqa: E402,F401
+from . import import_routes, pupil_routes, routes  # noqa: E402,F401
