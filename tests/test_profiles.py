@@ -226,3 +226,10 @@ def test_rescore_command(runner, staff_world):
     result = runner.invoke(args=["rescore", "--round", "No such round"])
     assert result.exit_code == 1
     assert runner.invoke(args=["rescore", "--round", str(staff_world.round.id)]).exit_code == 0
+
+
+def test_heatmap_of_a_round_nobody_has_answered_says_so(client, staff_world):
+    login_as(client, staff_world.teacher)
+    page = client.get(f"/staff/groups/{staff_world.group.id}/heatmap")
+    assert page.status_code == 200
+    assert "has finished" in page.text and "no scores to show" in page.text
