@@ -20,19 +20,6 @@ class SignOutForm(FlaskForm):
     submit = SubmitField("Sign out")
 
 
-class ChangePasswordForm(FlaskForm):
-    current = PasswordField("Current password", validators=[DataRequired(), Length(max=200)],
-                            render_kw={"autocomplete": "current-password"})
-    new = PasswordField("New password", validators=[DataRequired(), Length(max=200)],
-                        render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField(
-        "New password again",
-        validators=[DataRequired(), EqualTo("new", message="The two new passwords differ.")],
-        render_kw={"autocomplete": "new-password"},
-    )
-    submit = SubmitField("Change password")
-
-
 class ResetPasswordForm(FlaskForm):
     new = PasswordField("New password", validators=[DataRequired(), Length(max=200)],
                         render_kw={"autocomplete": "new-password"})
@@ -42,3 +29,9 @@ class ResetPasswordForm(FlaskForm):
         render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField("Set password")
+
+
+class ChangePasswordForm(ResetPasswordForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=200)],
+                            render_kw={"autocomplete": "current-password"})
+    submit = SubmitField("Change password")

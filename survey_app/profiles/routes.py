@@ -81,21 +81,31 @@ def profile_print(pupil_id: int):
     return render_template("profiles/print.html", pupil=pupil, profile=prof, charts=charts, now=utcnow())
 
 
+def _save_support(form: SupportForm, pupil, save, done: str):
+    """Validate `form` and call `save(...)` with its values; return a redirect, or None
+    with the problem added to the form."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        save(db.session, current_user, form.kind.data, form.intervention_type.data, form.text.data,
+             form.starts_on.data, form.ends_on.data, utcnow())
+    except SupportError as exc:
+        form.text.errors.append(str(exc))
+        return None
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for("profiles.profile", pupil_id=pupil.id) + "#support")
+
+
 @bp.post("/pupils/<int:pupil_id>/support")
 @staff_required()
 def add_support(pupil_id: int):
     pupil = current_scope().pupil_or_404(db.session, pupil_id)
     form = SupportForm()
-    if form.validate_on_submit():
-        try:
-            add_entry(db.session, pupil, current_user, form.kind.data, form.intervention_type.data,
-                      form.text.data, form.starts_on.data, form.ends_on.data, utcnow())
-        except SupportError as exc:
-            form.text.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash("Added to the support log.", "success")
-            return redirect(url_for("profiles.profile", pupil_id=pupil.id) + "#support")
+    saved = _save_support(form, pupil, lambda session, *values: add_entry(session, pupil, *values),
+                          "Added to the support log.")
+    if saved is not None:
+        return saved
     return render_template("profiles/support_form.html", pupil=pupil, form=form, entry=None), 400
 
 
@@ -116,16 +126,10 @@ def edit_support(pupil_id: int, entry_id: int):
     form = SupportForm(obj=entry)
     if request.method == "GET":
         form.intervention_type.data = entry.intervention_type or ""
-    if form.validate_on_submit():
-        try:
-            edit_entry(db.session, entry, current_user, form.kind.data, form.intervention_type.data,
-                       form.text.data, form.starts_on.data, form.ends_on.data, utcnow())
-        except SupportError as exc:
-            form.text.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash("Support log entry updated.", "success")
-            return redirect(url_for("profiles.profile", pupil_id=pupil.id) + "#support")
+    saved = _save_support(form, pupil, lambda session, *values: edit_entry(session, entry, *values),
+                          "Support log entry updated.")
+    if saved is not None:
+        return saved
     history = db.session.scalars(
         select(ChangeLog).where(ChangeLog.entity == "support", ChangeLog.entity_id == entry.id)
         .order_by(ChangeLog.at.desc())
