@@ -18,7 +18,7 @@ from ..questionnaires import Questionnaire
 from ..scope import Scope
 from ..scoring.change import ReliableChange, reliable_change
 from ..scoring.quality import QualityFlag, quality_flags
-from .profiles import RciBasis, rci_bases
+from .profiles import RciBasis, pupil_seconds, rci_bases
 from .questionnaire_store import definition_of
 
 SORT_KEYS = ("name", "year")
@@ -130,7 +130,7 @@ def build_heatmap(
         status = "finished" if response.finished_at is not None else "in progress"
         row = PupilRow(pupil, status)
         if status == "finished":
-            row.flags = quality_flags(q, answers.get(response.id, {}), response.seconds_spent)
+            row.flags = quality_flags(q, answers.get(response.id, {}), pupil_seconds(response))
         for factor in q.factors:
             stored = scores.get(pupil.id, {}).get(factor.key)
             score = stored.score if stored else None

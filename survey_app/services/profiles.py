@@ -124,7 +124,7 @@ def learning_profile(session: Session, pupil: Pupil, now: datetime) -> LearningP
     rounds = []
     for response, survey_round in responses:
         q = definition_of(response.questionnaire)
-        flags = quality_flags(q, answers[response.id], response.seconds_spent) if response.finished_at else []
+        flags = quality_flags(q, answers[response.id], pupil_seconds(response)) if response.finished_at else []
         rounds.append(RoundResult(survey_round, response, q, scores[response.id], answers[response.id], flags))
 
     finished = [r for r in rounds if r.finished]
@@ -167,6 +167,12 @@ def learning_profile(session: Session, pupil: Pupil, now: datetime) -> LearningP
         .order_by(SupportEntry.starts_on.desc(), SupportEntry.id.desc())
     ).all()
     return LearningProfile(pupil, rounds, factors, list(support), baseline, questionnaire)
+
+
+def pupil_seconds(response: Response) -> int | None:
+    """Return the pupil's own answering time, or None for answers typed in from paper
+    (staff time says nothing about how fast the pupil answered)."""
+    return response.seconds_spent if response.entered_by == "pupil" else None
 
 
 def record_view(session: Session, staff_id: int, pupil_id: int, what: str, now: datetime) -> None:

@@ -63,7 +63,7 @@ def start_or_resume(session: Session, access: AccessCode, now: datetime) -> Resp
         "mode": survey_round.mode,
         "entered_by": "pupil",
     }
-    stmt = _insert_for(session, Response).values(**values)
+    stmt = insert_for(session, Response).values(**values)
     session.execute(stmt.on_conflict_do_nothing(index_elements=["round_id", "pupil_id"]))
     if access.first_used_at is None:
         access.first_used_at = now
@@ -129,7 +129,7 @@ def record_answers(
          "answered_at": now}
         for g in newest.values()
     ]
-    stmt = _insert_for(session, Answer).values(rows)
+    stmt = insert_for(session, Answer).values(rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=["response_id", "item"],
         set_={
@@ -201,7 +201,7 @@ def store_scores(session: Session, response: Response, now: datetime) -> list[Fa
     return scores
 
 
-def _insert_for(session: Session, model):
+def insert_for(session: Session, model):
     """Return the dialect's INSERT, which knows ON CONFLICT, for `model`."""
     name = session.get_bind().dialect.name
     if name == "postgresql":
