@@ -25,6 +25,8 @@ login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
 
 STAFF_SEEN = "staff_seen"
+# Requests a page makes by itself (polling) are not a person at the keyboard.
+BACKGROUND_ENDPOINTS = {"rounds.completion_json"}
 
 
 @login_manager.user_loader
@@ -52,7 +54,8 @@ def enforce_idle_timeout() -> None:
         session.clear()
         session["staff_idle_out"] = True
         return
-    session[STAFF_SEEN] = now
+    if request.endpoint not in BACKGROUND_ENDPOINTS:
+        session[STAFF_SEEN] = now
 
 
 def current_scope() -> Scope:

@@ -140,3 +140,15 @@ def test_create_user_rules(app, staff_world):
     user = staff_accounts.create_user(db.session, "t4@example.org", "teacher", "long-enough-pass",
                                       school=staff_world.school)
     assert user.password_hash.startswith("scrypt:") and "long-enough-pass" not in user.password_hash
+
+
+def test_polling_does_not_keep_an_idle_session_alive(client, staff_world, monkeypatch):
+    login_as(client, staff_world.teacher)
+    import survey_app.access as access
+
+    real = access.time.time
+    url = f"/staff/rounds/{staff_world.round.id}/completion.json"
+    monkeypatch.setattr(access.time, "time", lambda: real() + 40 * 60)
+    assert client.get(url).status_code == 200  # 40 minutes in: still signed in
+    monkeypatch.setattr(access.time, "time", lambda: real() + 70 * 60)
+    assert client.get(url).status_code != 200  # 70 minutes since the person last did anything
