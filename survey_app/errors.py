@@ -80,7 +80,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError):
-        log.warning("database unavailable: %s", exc.__class__.__name__)
+        log.warning("database unavailable: %s", getattr(exc, "orig", exc))
         db.session.rollback()
         return error_response(503)
 

@@ -198,7 +198,7 @@ def switch_mode():
 
 @bp.post("/survey/api/answers")
 def api_answers():
-    """Autosave: JSON {response, answers: [{item, value, seq}]}; 200 {saved, answered}."""
+    """Autosave: JSON {response, answers: [{item, value, seq}]}; 200 {saved, items}."""
     if (request.content_length or 0) > current_app.config["PUPIL_MAX_BODY"]:
         return error_response(413, "Too much was sent at once. Nothing was saved.")
     loaded = load_pupil_response(api=True)

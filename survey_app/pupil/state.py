@@ -44,9 +44,12 @@ def current() -> dict | None:
     return data
 
 
+SEEN_RESOLUTION = 30  # seconds: re-signing the cookie on every autosave costs more than it tells
+
+
 def mark_seen() -> None:
     data = session.get(KEY)
-    if isinstance(data, dict):
+    if isinstance(data, dict) and time.time() - float(data.get("seen", 0)) > SEEN_RESOLUTION:
         data = dict(data)
         data["seen"] = time.time()
         session[KEY] = data

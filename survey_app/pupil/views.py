@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import redirect, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import MultiDict
 
 from ..db import db
 from ..errors import error_response
-from ..models import Response
+from ..models import QuestionnaireVersion, Response
 from ..questionnaires import Questionnaire
 from ..services.access_codes import CodeCheck
-from ..services.questionnaire_store import definition_of
+from ..services.questionnaire_store import cached_definition
 from ..services.responses import GivenAnswer
 from . import state
 from .forms import field_name
@@ -109,9 +111,18 @@ def load_pupil_response(api: bool = False):
     gets 401 from the API); a finished response cannot be opened again.
     """
     data = state.current()
-    response = None
+    response, content_hash = None, None
     if data and data.get("response_id"):
-        response = db.session.get(Response, data["response_id"])
+        # One query on the autosave path: the response, its round, and the questionnaire's
+        # hash (the parsed definition comes from the per-process cache).
+        row = db.session.execute(
+            select(Response, QuestionnaireVersion.content_hash)
+            .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.questionnaire_version_id)
+            .where(Response.id == data["response_id"])
+            .options(joinedload(Response.round))
+        ).first()
+        if row is not None:
+            response, content_hash = row
     if response is None:
         if api:
             return error_response(401, "You have been signed out. Sign in again with your code: "
@@ -120,7 +131,7 @@ def load_pupil_response(api: bool = False):
     if response.finished_at is not None and not api:
         state.sign_out()
         return redirect(url_for("pupil.start"))
-    return response, definition_of(response.questionnaire)
+    return response, cached_definition(db.session, response.questionnaire_version_id, content_hash)
 
 
 def parse_posted_answers(

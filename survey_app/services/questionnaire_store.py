@@ -53,6 +53,15 @@ def store_file(session: Session, path: str | Path) -> QuestionnaireVersion:
 _parsed: dict[tuple[int, str], Questionnaire] = {}
 
 
+def cached_definition(session: Session, version_id: int, content_hash: str) -> Questionnaire:
+    """Return the definition of a questionnaire version known by id and hash, reading the
+    row (and its JSON) only when this process has not parsed it yet."""
+    q = _parsed.get((version_id, content_hash))
+    if q is None:
+        q = definition_of(session.get(QuestionnaireVersion, version_id))
+    return q
+
+
 def definition_of(row: QuestionnaireVersion) -> Questionnaire:
     """Return the parsed, validated definition stored in `row` (cached per process).
 

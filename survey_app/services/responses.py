@@ -22,6 +22,7 @@ from .questionnaire_store import definition_of
 
 # A gap between two saves longer than this is time away, not time spent answering.
 AWAY_AFTER = timedelta(minutes=5)
+TOUCH_EVERY = timedelta(seconds=15)
 MAX_ANSWERS_PER_SAVE = 200
 
 
@@ -129,24 +130,43 @@ def record_answers(
          "answered_at": now}
         for g in newest.values()
     ]
-    stmt = insert_for(session, Answer).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["response_id", "item"],
-        set_={
-            "value": stmt.excluded.value,
-            "seq": stmt.excluded.seq,
-            "answered_at": stmt.excluded.answered_at,
-        },
-        where=Answer.seq < stmt.excluded.seq,
-    )
-    session.execute(stmt)
-    touch(response, now)
+    session.connection().execute(_answer_upsert(session), rows)
+    touch(response, now, at_least=TOUCH_EVERY)
     return len(given)
 
 
-def touch(response: Response, now: datetime) -> None:
-    """Count the time since the pupil's last action as time spent, unless they were away."""
+_upserts: dict[str, object] = {}
+
+
+def _answer_upsert(session: Session):
+    """Return the answer upsert for this database, built once: a statement without bound
+    values is compiled once and reused, which matters on the autosave path."""
+    name = session.get_bind().dialect.name
+    stmt = _upserts.get(name)
+    if stmt is None:
+        base = insert_for(session, Answer.__table__)
+        stmt = base.on_conflict_do_update(
+            index_elements=["response_id", "item"],
+            set_={
+                "value": base.excluded.value,
+                "seq": base.excluded.seq,
+                "answered_at": base.excluded.answered_at,
+            },
+            where=Answer.__table__.c.seq < base.excluded.seq,
+        )
+        _upserts[name] = stmt
+    return stmt
+
+
+def touch(response: Response, now: datetime, at_least: timedelta = timedelta(0)) -> None:
+    """Count the time since the pupil's last action as time spent, unless they were away.
+
+    With `at_least`, a gap shorter than that is left to be counted at the next touch,
+    which saves a write per answer during quick answering.
+    """
     gap = now - response.last_activity_at
+    if gap < at_least:
+        return
     if timedelta(0) < gap <= AWAY_AFTER:
         response.seconds_spent = (response.seconds_spent or 0) + round(gap.total_seconds())
     response.last_activity_at = max(now, response.last_activity_at)
