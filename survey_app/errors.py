@@ -18,7 +18,7 @@ MESSAGES = {
     400: ("Something was not right", "The page could not use what was sent. Please go back and try again."),
     401: ("Signed out", "You have been signed out. Sign in again with your code."),
     403: ("Not allowed", "You do not have permission to do that."),
-    404: ("Page not found", "We could not find that page. Check the address, or go back to the start."),
+    404: ("Page not found", "We could not find that page. Check the address, or go back and try again."),
     405: ("Not allowed", "That page cannot be used like that."),
     413: ("Too much sent", "That was too large to accept. Nothing was changed."),
     429: ("Too many tries", "Please wait a minute before trying again, or ask your teacher for help."),
@@ -50,7 +50,11 @@ def error_response(status: int, message: str | None = None):
     if wants_json():
         resp = jsonify(error=title, message=text, status=status)
     else:
-        resp = render_template("errors/error.html", title=title, message=text, status=status)
+        # Staff pages keep their header and navigation; a server or database fault gets the
+        # plain page, which needs nothing from the database to render.
+        staff_look = request.path.startswith("/staff") and status < 500
+        resp = render_template("errors/error.html", title=title, message=text, status=status,
+                               staff_look=staff_look)
         from flask import make_response
 
         resp = make_response(resp)
