@@ -48,25 +48,31 @@ def heatmap(group_id: int):
     return render_template("profiles/heatmap.html", hm=hm, sort=sort, order=order)
 
 
-def _profile_context(pupil_id: int):
-    scope = current_scope()
-    pupil = scope.pupil_or_404(db.session, pupil_id)
+def _viewed_pupil(pupil_id: int, action: str):
+    """Return the pupil after recording the view (committed first, so the objects the page
+    reads afterwards stay loaded instead of being expired by the commit)."""
+    pupil = current_scope().pupil_or_404(db.session, pupil_id)
+    record_view(db.session, current_user.id, pupil.id, action, utcnow())
+    db.session.commit()
+    return current_scope().pupil_or_404(db.session, pupil_id)
+
+
+def _profile_context(pupil):
     profile = learning_profile(db.session, pupil, utcnow())
     charts = {}
     if profile.finished_rounds:
         title = f"{pupil.first_name} {pupil.surname}: factor scores by round"
         charts["profile"] = profile_figure(**profile_chart_data(profile), title=title).to_json()
         charts["timeline"] = timeline_figure(**timeline_chart_data(profile)).to_json()
-    return pupil, profile, charts
+    return profile, charts
 
 
 @bp.get("/pupils/<int:pupil_id>/profile")
 @staff_required()
 def profile(pupil_id: int):
     """One pupil's learning profile; every view is recorded for the audit log."""
-    pupil, prof, charts = _profile_context(pupil_id)
-    record_view(db.session, current_user.id, pupil.id, "viewed profile", utcnow())
-    db.session.commit()
+    pupil = _viewed_pupil(pupil_id, "viewed profile")
+    prof, charts = _profile_context(pupil)
     form = SupportForm(starts_on=utcnow().date())
     return render_template("profiles/profile.html", pupil=pupil, profile=prof, charts=charts, form=form)
 
@@ -75,9 +81,8 @@ def profile(pupil_id: int):
 @staff_required()
 def profile_print(pupil_id: int):
     """The profile for a review meeting: A4, black-and-white friendly, no navigation."""
-    pupil, prof, charts = _profile_context(pupil_id)
-    record_view(db.session, current_user.id, pupil.id, "printed profile", utcnow())
-    db.session.commit()
+    pupil = _viewed_pupil(pupil_id, "printed profile")
+    prof, charts = _profile_context(pupil)
     return render_template("profiles/print.html", pupil=pupil, profile=prof, charts=charts, now=utcnow())
 
 
