@@ -44,6 +44,7 @@ from .views import (
     first_unanswered_url,
     load_pupil_response,
     parse_posted_answers,
+    statements_markup,
     view_url,
 )
 
@@ -170,6 +171,7 @@ def answer(kind: str, number: int):
         form=form,
         answers=answers,
         response=response,
+        statements_html=statements_markup(q, view, answers),
         seq_base=sequence_now(utcnow()),
         mode_form=ModeForm(),
         signout_form=SignOutForm(),

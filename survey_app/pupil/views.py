@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from flask import redirect, url_for
+from flask import redirect, render_template, url_for
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import MultiDict
@@ -152,3 +154,32 @@ def parse_posted_answers(
         if field.raw_data and field.data is not None:
             given.append(GivenAnswer(statement.id, field.data, seq))
     return given
+
+
+# Every pupil sees the same statements; only which are on screen and which answers are
+# chosen differ. Rendering 50 statements costs more than everything else on the page, so
+# they are rendered once per questionnaire version with markers, filled in per request.
+_MARKER = re.compile("\x00([HC])(\\d+)(?:_(-?\\d+))?\x00")
+_statements_cache: dict[str, str] = {}
+
+
+def _marker(kind: str, index: int, value: int | None = None) -> Markup:
+    return Markup(f"\x00{kind}{index}" + (f"_{value}" if value is not None else "") + "\x00")  # noqa: S704 (letters and integers only)
+
+
+def statements_markup(q: Questionnaire, view: SurveyView, answers: dict[str, int]) -> Markup:
+    """Return the HTML of every statement, with this screen's statements shown and the
+    pupil's answers chosen (the rest hidden and disabled, for the script to show)."""
+    html = _statements_cache.get(q.content_hash)
+    if html is None:
+        html = render_template("pupil/_statements.html", q=q, marker=_marker)
+        _statements_cache[q.content_hash] = html
+    statements = q.statements
+
+    def fill(match: re.Match) -> str:
+        index = int(match.group(2))
+        if match.group(1) == "H":
+            return "" if view.shows(index) else "hidden disabled"
+        return "checked" if answers.get(statements[index].id) == int(match.group(3)) else ""
+
+    return Markup(_MARKER.sub(fill, html))  # noqa: S704 (autoescaped by Jinja when cached)
