@@ -14,7 +14,7 @@ flask db upgrade
 echo "==> Demo data"
 flask demo-data --codes-csv instance/demo-codes.csv
 echo
-echo "Pupils: open http://127.0.0.1:5000 and type a code from instance/demo-codes.csv, e.g.:"
+echo "Pupils: open http://127.0.0.1:${PORT:-5000} and type a code from instance/demo-codes.csv, e.g.:"
 .venv/bin/python - <<'PY'
 import csv
 with open("instance/demo-codes.csv", newline="") as handle:
