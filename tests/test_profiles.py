@@ -233,3 +233,17 @@ def test_heatmap_of_a_round_nobody_has_answered_says_so(client, staff_world):
     page = client.get(f"/staff/groups/{staff_world.group.id}/heatmap")
     assert page.status_code == 200
     assert "has finished" in page.text and "no scores to show" in page.text
+
+
+def test_round_statistics_computed_for_a_page_are_kept(client, staff_world):
+    from survey_app.models import RoundFactorStats
+
+    pupils = pupils_a(staff_world)
+    answer_round(staff_world, staff_world.round, pupils, level=2.5, seed=31)
+    during = second_round(staff_world)
+    answer_round(staff_world, during, pupils, level=3.0, seed=32)
+    login_as(client, staff_world.teacher)
+    assert client.get(f"/staff/pupils/{pupils[0].id}/profile").status_code == 200
+    db.session.expire_all()
+    kept = db.session.scalars(sa.select(RoundFactorStats.round_id).distinct()).all()
+    assert kept == [staff_world.round.id]  # the baseline round's statistics were committed

@@ -18,6 +18,14 @@ from .chart_data import profile_chart_data, timeline_chart_data
 from .forms import SupportForm
 
 
+def _render_and_keep_statistics(template: str, **context) -> str:
+    """Render, then commit: round statistics refreshed while building the page are kept
+    for the next request (committing before rendering would expire what the page reads)."""
+    html = render_template(template, **context)
+    db.session.commit()
+    return html
+
+
 def _int_arg(name: str) -> int | None:
     raw = request.args.get(name, "")
     if raw == "":
@@ -45,7 +53,7 @@ def heatmap(group_id: int):
     factor_keys = {f.key for f in hm.questionnaire.factors} if hm.questionnaire else set()
     if sort not in SORT_KEYS and sort not in factor_keys:
         abort(400, "The heatmap cannot be sorted like that.")
-    return render_template("profiles/heatmap.html", hm=hm, sort=sort, order=order)
+    return _render_and_keep_statistics("profiles/heatmap.html", hm=hm, sort=sort, order=order)
 
 
 def _viewed_pupil(pupil_id: int, action: str):
@@ -74,7 +82,7 @@ def profile(pupil_id: int):
     pupil = _viewed_pupil(pupil_id, "viewed profile")
     prof, charts = _profile_context(pupil)
     form = SupportForm(starts_on=utcnow().date())
-    return render_template("profiles/profile.html", pupil=pupil, profile=prof, charts=charts, form=form)
+    return _render_and_keep_statistics("profiles/profile.html", pupil=pupil, profile=prof, charts=charts, form=form)
 
 
 @bp.get("/pupils/<int:pupil_id>/profile/print")
@@ -83,7 +91,8 @@ def profile_print(pupil_id: int):
     """The profile for a review meeting: A4, black-and-white friendly, no navigation."""
     pupil = _viewed_pupil(pupil_id, "printed profile")
     prof, charts = _profile_context(pupil)
-    return render_template("profiles/print.html", pupil=pupil, profile=prof, charts=charts, now=utcnow())
+    return _render_and_keep_statistics("profiles/print.html", pupil=pupil, profile=prof, charts=charts,
+                                       now=utcnow())
 
 
 def _save_support(form: SupportForm, pupil, save, done: str):
