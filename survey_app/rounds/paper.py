@@ -214,6 +214,14 @@ def _render_preview(survey_round, pending, check, status=200, error=None):
                  q=paper.questionnaire_for(survey_round, None))
 
 
+def _round_pending_check(round_id: int, token: str):
+    """Return the round, its pending upload and that file checked now (or a page to send)."""
+    scope = current_scope()
+    survey_round = scope.round_or_404(db.session, round_id)
+    pending = _pending_or_404(survey_round, token)
+    return survey_round, pending, _check_pending(survey_round, pending, scope)
+
+
 def _check_pending(survey_round, pending, scope):
     """Return the pending file checked now, or a page for a file that can no longer be read."""
     try:
@@ -226,10 +234,7 @@ def _check_pending(survey_round, pending, scope):
 @staff_required("admin", "lead")
 def paper_import_preview(round_id: int, token: str):
     """The preview: how many responses and answers would be imported, and each refused row."""
-    scope = current_scope()
-    survey_round = scope.round_or_404(db.session, round_id)
-    pending = _pending_or_404(survey_round, token)
-    check = _check_pending(survey_round, pending, scope)
+    survey_round, pending, check = _round_pending_check(round_id, token)
     if not isinstance(check, paper.AnswersCheck):
         return check
     return _render_preview(survey_round, pending, check)
@@ -239,10 +244,7 @@ def paper_import_preview(round_id: int, token: str):
 @staff_required("admin", "lead")
 def paper_import_confirm(round_id: int, token: str):
     """Import the rows of the preview in one transaction; refused rows are left out."""
-    scope = current_scope()
-    survey_round = scope.round_or_404(db.session, round_id)
-    pending = _pending_or_404(survey_round, token)
-    check = _check_pending(survey_round, pending, scope)
+    survey_round, pending, check = _round_pending_check(round_id, token)
     if not isinstance(check, paper.AnswersCheck):
         return check
     form = ConfirmImportForm()
