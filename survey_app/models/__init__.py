@@ -1,6 +1,7 @@
 """Typed SQLAlchemy 2 models, grouped by subject."""
 
 from .audit import ChangeLog, PendingImport
+from .cohorts import ExportJob, PupilFlag, pupil_flag_members
 from .people import Group, Partnership, Pupil, School, group_members
 from .profiles import SUPPORT_KINDS, AuditEvent, RoundFactorStats, SupportEntry
 from .responses import Answer, FactorScore, Response
@@ -8,6 +9,9 @@ from .staff import ROLES, PasswordReset, StaffUser, group_staff
 from .surveys import MODES, PHASES, AccessCode, QuestionnaireVersion, SurveyRound, round_groups
 
 __all__ = [
+    "ExportJob",
+    "PupilFlag",
+    "pupil_flag_members",
     "MODES",
     "PHASES",
     "ROLES",

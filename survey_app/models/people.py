@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -85,6 +87,11 @@ class Pupil(db.Model):
     fsm: Mapped[bool] = mapped_column(Boolean, default=False)
     eal: Mapped[bool] = mapped_column(Boolean, default=False)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The day the pupil left the school (retention counts from it); None while on roll.
+    left_on: Mapped[date | None] = mapped_column(Date)
+    # Whether the pupil's own data is shared with the partnership's leads; when it is not,
+    # partnership leads see this pupil only inside suppressed aggregates.
+    shared_with_partnership: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -92,6 +99,7 @@ class Pupil(db.Model):
     groups: Mapped[list[Group]] = relationship(
         secondary=group_members, back_populates="pupils"
     )
+    flags = relationship("PupilFlag", secondary="pupil_flag_members", viewonly=True)
 
     @property
     def display_name(self) -> str:

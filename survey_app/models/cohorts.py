@@ -1,0 +1,80 @@
+"""Custom pupil flags (e.g. "mentored") and exports that run in the background."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import UTCDateTime, db, utcnow
+
+pupil_flag_members = Table(
+    "pupil_flag_members",
+    db.metadata,
+    Column("flag_id", ForeignKey("pupil_flags.id", ondelete="CASCADE"), primary_key=True),
+    Column("pupil_id", ForeignKey("pupils.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_pupil_flag_members_pupil_id", "pupil_id"),
+)
+
+
+class PupilFlag(db.Model):
+    """A flag a lead defines and sets on pupils, such as "mentored" or "gifted and talented".
+
+    Belongs to a school or to a partnership (then it may be set on pupils of its schools).
+    """
+
+    __tablename__ = "pupil_flags"
+    __table_args__ = (
+        UniqueConstraint("school_id", "name"),
+        UniqueConstraint("partnership_id", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str | None] = mapped_column(Text)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
+    partnership_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partnerships.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    school = relationship("School")
+    partnership = relationship("Partnership")
+    pupils = relationship("Pupil", secondary=pupil_flag_members, viewonly=True)
+
+
+class ExportJob(db.Model):
+    """An export made in the background; kept in the database so any worker can report
+    its progress and serve the file. Removed after a day."""
+
+    __tablename__ = "export_jobs"
+    __table_args__ = (Index("ix_export_jobs_staff_id_created_at", "staff_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # queued, running, done, failed
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(String(300), default="")
+    filename: Mapped[str | None] = mapped_column(String(200))
+    mimetype: Mapped[str | None] = mapped_column(String(100))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
