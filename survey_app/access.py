@@ -26,7 +26,7 @@ login_manager.session_protection = "basic"
 
 STAFF_SEEN = "staff_seen"
 # Requests a page makes by itself (polling) are not a person at the keyboard.
-BACKGROUND_ENDPOINTS = {"rounds.completion_json"}
+BACKGROUND_ENDPOINTS = {"rounds.completion_json", "cohort.export_status_json"}
 
 
 @login_manager.user_loader

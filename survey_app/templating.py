@@ -24,6 +24,17 @@ def signed(value: float | None) -> str:
     return f"{rounded:+d}" if rounded else "0"
 
 
+def signed_decimal(value: float | None, digits: int = 1) -> str:
+    """Return a change with a sign and `digits` decimals: '+1.2', '-0.4', '0.0' (never '-0.0')."""
+    if value is None:
+        return "\u2013"
+    rounded = round(value, digits)
+    if rounded == 0:
+        return f"{0:.{digits}f}"
+    return f"{rounded:+.{digits}f}"
+
+
 def register_templating(app: Flask) -> None:
+    app.add_template_filter(signed_decimal, "signed_decimal")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(signed, "signed")

@@ -24,6 +24,7 @@ from ..scoring.change import RELIABLE, standard_error_of_difference
 from ..scoring.cohort import holm, paired_change, wilcoxon_signed_rank
 from ..scoring.reliability import alpha_from_moments
 from ..scoring.suppression import (
+    is_small,
     statistic_allowed,
     suppress_counts,
     suppress_split_tables,
@@ -263,8 +264,11 @@ class _Builder:
             if n > 0:
                 self.withheld_factors.add(factor)
             return _withheld_change(factor, self.rci_sources.get(factor, ""))
-        # Attrition: a small number who missed the later round is withheld with the baseline n.
-        attrition, baseline_n = suppress_counts([n, lost], self.threshold)
+        # Attrition: a small number who missed the later round is withheld together with the
+        # baseline n (the paired n is shown with the statistics, so one of the two must go).
+        small_loss = is_small(lost, self.threshold)
+        if small_loss:
+            self.any_cell_withheld = True
         paired = paired_change(
             n, sum(c.sum_before for c in cells), sum(c.sum_after for c in cells),
             sum(c.sum_diff for c in cells), sum(c.sum_diff_sq for c in cells),
@@ -272,7 +276,8 @@ class _Builder:
         w = wilcoxon_signed_rank(*_signed_ranks(cells))
         improved, unchanged, declined = self._reliable(factor, cells, n)
         return FactorChange(
-            factor=factor, n_baseline=baseline_n, n_paired=n, n_lost=attrition[1],
+            factor=factor, n_baseline=None if small_loss else n_base, n_paired=n,
+            n_lost=None if small_loss else lost,
             mean_before=paired.mean_before, mean_after=paired.mean_after, mean_change=paired.mean_change,
             sd_change=paired.sd_change, ci_low=paired.ci_low, ci_high=paired.ci_high, t=paired.t,
             p=paired.p, p_holm=None, dz=paired.dz, dz_low=paired.dz_low, dz_high=paired.dz_high,

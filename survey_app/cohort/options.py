@@ -1,0 +1,53 @@
+"""What a staff member can choose from when selecting a cohort (all inside their scope)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Group, PupilFlag, School, SurveyRound
+from ..scope import Scope
+
+
+@dataclass(frozen=True)
+class SelectionOptions:
+    rounds: list[SurveyRound]
+    schools: list[School]
+    groups: list[Group]
+    year_groups: list[int]
+    genders: list[str]
+    flags: list[PupilFlag]
+
+
+def selection_options(session: Session, scope: Scope) -> SelectionOptions:
+    """Return the rounds, schools, groups, year groups, genders and flags the user may pick."""
+    rounds = list(session.scalars(
+        select(SurveyRound).where(scope.round_condition()).order_by(SurveyRound.opens_at, SurveyRound.id)
+    ))
+    pupils = scope.pupils().subquery()
+    years = session.scalars(select(pupils.c.year_group).distinct().order_by(pupils.c.year_group)).all()
+    genders = session.scalars(
+        select(pupils.c.gender).where(pupils.c.gender.is_not(None), pupils.c.gender != "")
+        .distinct().order_by(pupils.c.gender)
+    ).all()
+    return SelectionOptions(
+        rounds=rounds,
+        schools=list(session.scalars(scope.schools())),
+        groups=list(session.scalars(scope.groups())),
+        year_groups=list(years),
+        genders=list(genders),
+        flags=visible_flags(session, scope),
+    )
+
+
+def visible_flags(session: Session, scope: Scope) -> list[PupilFlag]:
+    if hasattr(scope, "flags"):
+        return list(session.scalars(scope.flags()))
+    if scope.is_admin:
+        return list(session.scalars(select(PupilFlag).order_by(PupilFlag.name)))
+    return []
+
+
+__all__ = ["SelectionOptions", "selection_options", "visible_flags"]

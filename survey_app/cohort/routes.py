@@ -1,0 +1,190 @@
+"""Cohort change: the selection page with the report, quick downloads, and background exports."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from ..access import current_scope, staff_required
+from ..db import db, utcnow
+from ..models import StaffUser
+from ..scope import Scope
+from . import bp, jobs
+from .build import CohortError, cohort_report
+from .options import selection_options
+from .selection import parse_selection
+
+QUICK_FORMATS = ("png", "svg", "pdf", "html", "csv", "xlsx")
+BACKGROUND_FORMATS = ("report", "zip")
+
+
+def _threshold() -> int:
+    return int(current_app.config.get("SUPPRESSION_THRESHOLD", 5))
+
+
+def _selection_args() -> dict[str, list[str]]:
+    return {key: request.args.getlist(key) for key in request.args}
+
+
+def _report_or_400(args: dict[str, list[str]]):
+    """Return (selection, report) for query values, or abort 400 with the problems in words."""
+    parsed = parse_selection(args)
+    if parsed.errors:
+        abort(400, " ".join(parsed.errors))
+    try:
+        report = cohort_report(db.session, current_scope(), parsed.selection, utcnow(), _threshold())
+    except CohortError as exc:
+        abort(400, str(exc))
+    return parsed.selection, report
+
+
+@bp.get("/")
+@staff_required()
+def cohort_page():
+    """Choose a cohort and rounds; with two or more rounds, show the change report."""
+    scope = current_scope()
+    parsed = parse_selection(_selection_args())
+    options = selection_options(db.session, scope)
+    report, problems, status = None, list(parsed.errors), 200
+    if not problems and len(parsed.selection.round_ids) >= 2:
+        try:
+            report = cohort_report(db.session, scope, parsed.selection, utcnow(), _threshold())
+        except CohortError as exc:
+            problems.append(str(exc))
+    if problems:
+        status = 400
+    charts = _charts(report) if report else {}
+    html = render_template("cohort/page.html", options=options, selection=parsed.selection, report=report,
+                           problems=problems, charts=charts)
+    db.session.commit()  # keep round statistics computed while building the report
+    return html, status
+
+
+def _charts(report) -> dict[str, dict]:
+    from ..charts.cohort import CHARTS
+
+    out = {}
+    for name, (title, make) in CHARTS.items():
+        if name == "subgroup" and not report.subgroups:
+            continue
+        out[name] = {"title": title, "json": make(report).to_json()}
+    return out
+
+
+@bp.get("/report")
+@staff_required()
+def print_view():
+    """The printable cohort report (HTML print view)."""
+    from ..exports.report import report_html
+
+    _, report = _report_or_400(_selection_args())
+    _record_export(report, "report-html")
+    html = report_html(report)
+    db.session.commit()
+    return html
+
+
+@bp.get("/download/<fmt>")
+@staff_required()
+def download(fmt: str):
+    """A quick export (one chart as an image or HTML, the tables as CSV or XLSX)."""
+    from ..charts.cohort import CHARTS
+    from ..exports import export_report
+
+    if fmt not in QUICK_FORMATS:
+        abort(404)
+    args = _selection_args()
+    chart = (args.pop("chart", [""]) or [""])[0] or None
+    if fmt in ("png", "svg", "pdf", "html") and chart not in CHARTS:
+        abort(400, "Choose which chart to download.")
+    _, report = _report_or_400(args)
+    exported = export_report(report, fmt, chart=chart)
+    _record_export(report, fmt, chart=chart)
+    db.session.commit()
+    return send_file(_bytes_io(exported.data), mimetype=exported.mimetype, as_attachment=True,
+                     download_name=exported.filename, max_age=0)
+
+
+@bp.post("/exports")
+@staff_required()
+def start_export():
+    """Start a long export (PDF report or ZIP of everything) in the background."""
+    form = MultiDict(request.form)
+    fmt = form.get("format", "")
+    if fmt not in BACKGROUND_FORMATS:
+        abort(400, "Choose the PDF report or the ZIP of everything.")
+    query = form.get("selection", "")
+    if len(query) > 4000:
+        abort(400, "The selection is too long.")
+    from urllib.parse import parse_qs
+
+    args = parse_qs(query, keep_blank_values=False)
+    _report_or_400(args)  # refuse a bad selection now, not in the background
+    job = jobs.create_job(db.session, current_user, "cohort-" + fmt, {"selection": query, "format": fmt},
+                          utcnow())
+    db.session.commit()
+    jobs.run_in_background(current_app._get_current_object(), job.id, _export_work)
+    return redirect(url_for("cohort.export_status", token=job.token))
+
+
+def _export_work(session, job, progress):
+    """Build the report again in the background thread and export it."""
+    from urllib.parse import parse_qs
+
+    from ..exports import export_report
+
+    staff = session.get(StaffUser, job.staff_id)
+    parsed = parse_selection(parse_qs(job.params["selection"]))
+    progress(0.05, "Working out the statistics")
+    report = cohort_report(session, Scope(staff), parsed.selection, utcnow(),
+                           int(current_app.config.get("SUPPRESSION_THRESHOLD", 5)))
+    session.commit()
+    exported = export_report(report, job.params["format"], progress=lambda f, m: progress(0.1 + 0.9 * f, m))
+    _record_export(report, job.params["format"], staff_id=staff.id, session=session)
+    session.commit()
+    return exported.filename, exported.mimetype, exported.data
+
+
+@bp.get("/exports/<token>")
+@staff_required()
+def export_status(token: str):
+    job = jobs.job_for(db.session, current_user, token) or abort(404)
+    return render_template("cohort/export_status.html", job=job, state=jobs.status_of(job, utcnow()))
+
+
+@bp.get("/exports/<token>.json")
+@staff_required()
+def export_status_json(token: str):
+    job = jobs.job_for(db.session, current_user, token) or abort(404)
+    state = jobs.status_of(job, utcnow())
+    if state["status"] == "done":
+        state["download"] = url_for("cohort.export_download", token=token)
+    return jsonify(state)
+
+
+@bp.get("/exports/<token>/download")
+@staff_required()
+def export_download(token: str):
+    job = jobs.job_for(db.session, current_user, token) or abort(404)
+    if job.status != "done" or job.content is None:
+        abort(404)
+    return send_file(_bytes_io(job.content), mimetype=job.mimetype, as_attachment=True,
+                     download_name=job.filename, max_age=0)
+
+
+def _bytes_io(data: bytes):
+    from io import BytesIO
+
+    return BytesIO(data)
+
+
+def _record_export(report, fmt: str, chart: str | None = None, staff_id: int | None = None, session=None) -> None:
+    """Note the export in the audit log (who exported which selection, in which format)."""
+    from ..models import AuditEvent
+
+    (session or db.session).add(AuditEvent(
+        at=utcnow(), staff_id=staff_id if staff_id is not None else current_user.id, action="cohort export",
+        detail={"format": fmt, "chart": chart, "selection": report.selection_query,
+                "rounds": [r.id for r in report.rounds]},
+    ))
