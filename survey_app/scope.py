@@ -14,7 +14,7 @@ services ask it for rows or for one row by id; a row outside the scope is "not f
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound
 
@@ -22,6 +22,7 @@ from .models import (
     Group,
     Partnership,
     Pupil,
+    PupilFlag,
     School,
     StaffUser,
     SurveyRound,
@@ -171,3 +172,77 @@ class Scope:
                 .order_by(Group.name)
             )
         )
+
+    # ----- pupil flags ---------------------------------------------------------------
+    # A flag belongs to a school or a partnership and may be set on that school's pupils,
+    # or on the pupils of any of the partnership's schools.
+
+    def flag_condition(self) -> ColumnElement[bool]:
+        """Condition on PupilFlag rows this user may see.
+
+        Admin: all. Partnership lead: the partnership's flags and its schools'. School
+        lead: its school's flags and its partnership's (those it may set on its own pupils
+        but not change). Teacher: the flags of the schools of their pupils, and of those
+        schools' partnerships (to see, never to manage or set).
+        """
+        u = self.user
+        if self.is_admin:
+            return true()
+        if u.role == "lead":
+            by_school = PupilFlag.school_id.in_(self._lead_school_ids())
+            if u.partnership_id is not None:
+                return or_(PupilFlag.partnership_id == u.partnership_id, by_school)
+            if u.school_id is not None:
+                return or_(by_school, PupilFlag.partnership_id.in_(
+                    select(School.partnership_id).where(School.id == u.school_id)))
+            return false()
+        schools = select(Pupil.school_id).where(Pupil.id.in_(self._teacher_pupil_ids()))
+        return or_(PupilFlag.school_id.in_(schools), PupilFlag.partnership_id.in_(
+            select(School.partnership_id).where(School.id.in_(schools))))
+
+    def flag_manage_condition(self) -> ColumnElement[bool]:
+        """Condition on PupilFlag rows this user may rename, describe and delete."""
+        u = self.user
+        if self.is_admin:
+            return true()
+        if u.role != "lead":
+            return false()
+        by_school = PupilFlag.school_id.in_(self._lead_school_ids())
+        if u.partnership_id is not None:
+            return or_(PupilFlag.partnership_id == u.partnership_id, by_school)
+        return by_school
+
+    def flag_pupil_condition(self, flag: PupilFlag) -> ColumnElement[bool]:
+        """Condition on Pupil rows this user may set `flag` on: pupils in scope at the
+        flag's school or at a school of its partnership. None for teachers."""
+        if not self.can_manage:
+            return false()
+        if flag.school_id is not None:
+            owner = Pupil.school_id == flag.school_id
+        elif flag.partnership_id is not None:
+            owner = Pupil.school_id.in_(select(School.id).where(School.partnership_id == flag.partnership_id))
+        else:
+            return false()
+        return and_(self.pupil_condition(), owner)
+
+    def settable_flag_condition(self, school_id: int) -> ColumnElement[bool]:
+        """Condition on PupilFlag rows this user may set on pupils of the school `school_id`
+        (its own flags and its partnership's, among those the user sees). None for teachers."""
+        if not self.can_manage:
+            return false()
+        owner = or_(PupilFlag.school_id == school_id, PupilFlag.partnership_id.in_(
+            select(School.partnership_id).where(School.id == school_id)))
+        return and_(self.flag_condition(), owner)
+
+    def flags(self) -> Select:
+        return select(PupilFlag).where(self.flag_condition()).order_by(
+            func.lower(PupilFlag.name), PupilFlag.id)
+
+    def flag_or_404(self, session: Session, ident) -> PupilFlag:
+        return self._one(session, PupilFlag, self.flag_condition(), ident)
+
+    def can_manage_flag(self, session: Session, flag: PupilFlag) -> bool:
+        """Return whether this user may rename, describe and delete `flag`."""
+        return session.scalar(
+            select(PupilFlag.id).where(PupilFlag.id == flag.id, self.flag_manage_condition())
+        ) is not None

@@ -6,11 +6,13 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
     HiddenField,
     IntegerField,
     SearchField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
 )
@@ -80,11 +82,23 @@ class PupilForm(FlaskForm):
                       validate_choice=False)
     fsm = BooleanField("Eligible for free school meals (FSM)")
     eal = BooleanField("English as an additional language (EAL)")
+    # Choices: the flags this user may set on this pupil (set by the route).
+    flag_ids = SelectMultipleField("Flags", coerce=int, invalid_choice_message="Choose from the flags listed.")
+    left_on = DateField("Left the school on (optional)", validators=[Optional()], format=["%Y-%m-%d", "%d/%m/%Y"],
+                        invalid_value_message="Enter a date such as 2026-07-22 (or 22/07/2026).")
     submit = SubmitField("Save changes")
+
+    # The school's date today (set by the route): a leaving date may not be after it.
+    today = None
 
     def validate_sen(self, field):
         if field.data not in SEN_LABELS:
             raise ValidationError("Choose N (none), K (SEN support) or E (EHC plan).")
+
+    def validate_left_on(self, field):
+        if field.data and self.today is not None and field.data > self.today:
+            raise ValidationError("The leaving date cannot be in the future. Enter it on or after the "
+                                  "day the pupil leaves.")
 
 
 GENDER_CHOICES = [SelectChoice("", "Not recorded"), SelectChoice("Female"), SelectChoice("Male")]

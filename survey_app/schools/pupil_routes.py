@@ -8,6 +8,7 @@ from wtforms import SelectChoice
 
 from ..access import current_scope, staff_required
 from ..db import db
+from ..services.flags import FlagError, set_flags, settable_flags, visible_flags_of
 from ..services.pupils import (
     EDITABLE,
     STATUSES,
@@ -22,6 +23,7 @@ from ..services.pupils import (
 )
 from . import bp
 from .forms import GENDER_CHOICES, ButtonForm, PupilForm, PupilSearchForm
+from .leaving import school_today, set_left_on
 
 
 @bp.get("/<int:school_id>/pupils")
@@ -52,29 +54,46 @@ def show_pupil(pupil_id: int):
     pupil = scope.pupil_or_404(db.session, pupil_id)
     return render_template(
         "schools/pupil.html", pupil=pupil, groups=groups_of(db.session, scope, pupil),
-        history=pupil_history(db.session, pupil), button=ButtonForm(),
+        flags=visible_flags_of(db.session, scope, pupil), history=pupil_history(db.session, pupil),
+        button=ButtonForm(),
     )
 
 
 @bp.route("/pupils/<int:pupil_id>/edit", methods=["GET", "POST"])
 @staff_required("admin", "lead")
 def edit_pupil(pupil_id: int):
-    pupil = current_scope().pupil_or_404(db.session, pupil_id)
+    scope = current_scope()
+    pupil = scope.pupil_or_404(db.session, pupil_id)
     form = PupilForm(obj=pupil)
     form.gender.choices = list(GENDER_CHOICES)
     if pupil.gender and pupil.gender not in {choice.value for choice in GENDER_CHOICES}:
         form.gender.choices.append(SelectChoice(pupil.gender))  # as the school's system wrote it
+    flags = settable_flags(db.session, scope, pupil)
+    form.flag_ids.choices = [SelectChoice(f.id, f.name) for f in flags]
+    if not form.is_submitted():
+        has = {f.id for f in pupil.flags}
+        form.flag_ids.data = [f.id for f in flags if f.id in has]
+    form.today = today = school_today(pupil.school)
     if form.validate_on_submit():
         values = {f: getattr(form, f).data for f in EDITABLE}
         values["first_name"] = values["first_name"].strip()
         values["surname"] = values["surname"].strip()
         values["reg_group"] = (values["reg_group"] or "").strip() or None
         values["gender"] = values["gender"] or None
-        changes = update_pupil(db.session, current_user, pupil, values)
-        db.session.commit()
-        flash("The pupil's record has been saved." if changes else "Nothing was changed.", "success")
-        return redirect(url_for(".show_pupil", pupil_id=pupil.id))
-    return render_template("schools/pupil_form.html", form=form, pupil=pupil), (400 if form.errors else 200)
+        user = current_user._get_current_object()
+        try:
+            changes = update_pupil(db.session, user, pupil, values)
+            changes |= set_left_on(db.session, user, pupil, form.left_on.data, today)
+            changes |= set_flags(db.session, user, pupil, form.flag_ids.data)
+        except FlagError as exc:  # a flag deleted while the page was open
+            db.session.rollback()
+            form.flag_ids.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("The pupil's record has been saved." if changes else "Nothing was changed.", "success")
+            return redirect(url_for(".show_pupil", pupil_id=pupil.id))
+    return render_template("schools/pupil_form.html", form=form, pupil=pupil, flags=flags), \
+        (400 if form.errors else 200)
 
 
 def _set_archived(pupil_id: int, archived: bool):
@@ -83,6 +102,7 @@ def _set_archived(pupil_id: int, archived: bool):
     if not form.validate_on_submit():
         return render_template(
             "schools/pupil.html", pupil=pupil, groups=groups_of(db.session, current_scope(), pupil),
+            flags=visible_flags_of(db.session, current_scope(), pupil),
             history=pupil_history(db.session, pupil), button=form,
             error="That button had expired, so nothing was changed. Please try again.",
         ), 400

@@ -29,7 +29,7 @@ from .operations import SchoolError, create_school, update_school
 @bp.context_processor
 def _helpers() -> dict:
     return {"year_label": year_label, "short_year": short_year, "show_value": show_value,
-            "field_labels": FIELD_LABELS}
+            "field_labels": {**FIELD_LABELS, "left_on": "Left on", "flags": "Flags"}}
 
 
 def partnership_or_404(scope: Scope, partnership_id: int) -> Partnership:

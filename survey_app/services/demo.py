@@ -23,11 +23,13 @@ from ..models import (
     Group,
     Partnership,
     Pupil,
+    PupilFlag,
     Response,
     School,
     StaffUser,
     SurveyRound,
     group_staff,
+    pupil_flag_members,
 )
 from ..questionnaires import Questionnaire
 from .access_codes import issue_codes
@@ -47,6 +49,8 @@ SCHOOLS = [
     ("990105", "Riverside Further Education College", range(12, 14), 881, 8001),
 ]
 PUPILS_PER_SCHOOL = 60
+MENTORED = 40  # pupils with the demo flag "Mentored", chosen among those least positive at first
+MENTORED_GAIN = 0.8  # how much more mentored pupils' attitudes rise (so cohorts differ)
 GROUPS = [
     "Confident Learners (Monday)",
     "Confident Learners (Thursday)",
@@ -158,6 +162,10 @@ def build_demo_data(
     ]
     traits = {p.id: {f.key: rng.gauss(0.4, 0.9) for f in q.factors} for p in pupils}
     gains = {p.id: {f.key: rng.gauss(0.0, 0.35) for f in q.factors} for p in pupils}
+    for pupil_id in _add_mentored_flag(session, partnership, pupils, traits, seed):
+        for key in gains[pupil_id]:
+            gains[pupil_id][key] += MENTORED_GAIN
+    progress(f"Flag: Mentored ({MENTORED} pupils)")
     answers_written = 0
     rounds = []
     for name, phase, opens, closes, shift in plan:
@@ -218,6 +226,23 @@ def ensure_demo_staff(
     session.flush()
     progress(f"Staff: 1 admin, 1 partnership lead, {len(groups)} teachers (one per group)")
     return logins
+
+
+def _add_mentored_flag(session: Session, partnership: Partnership, pupils: list[Pupil],
+                       traits: dict[int, dict[str, float]], seed: int) -> list[int]:
+    """Add the partnership flag "Mentored" on MENTORED pupils; return their ids.
+
+    A separate random stream, so the rest of the demo data is as it was without the flag.
+    """
+    rng = random.Random(seed + 1)
+    by_mood = sorted(pupils, key=lambda p: sum(traits[p.id].values()))
+    chosen = rng.sample(by_mood[: MENTORED * 3], MENTORED)
+    flag = PupilFlag(name="Mentored", partnership_id=partnership.id,
+                     description="Pupils with a learning mentor this year (demo data).")
+    session.add(flag)
+    session.flush()
+    session.execute(insert(pupil_flag_members), [{"flag_id": flag.id, "pupil_id": p.id} for p in chosen])
+    return [p.id for p in chosen]
 
 
 def _summary(session: Session, partnership: Partnership, created: bool) -> DemoResult:

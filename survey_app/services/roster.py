@@ -15,16 +15,19 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from itertools import islice
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..models import ChangeLog, Pupil, School, StaffUser
+from ..models import ChangeLog, Pupil, School, StaffUser, pupil_flag_members
 from ..scope import Scope
 from .audit import record_change
+from .flags import SEPARATOR, describe, flags_settable_at_school, insert_members, names_list
 from .upn import UPN_PATTERN, is_valid_upn
 
 MAX_ROWS = 2000
@@ -48,12 +51,15 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     "fsm": ("FSM", "FSM Eligible", "Pupil Premium", "Disadvantaged"),
     "eal": ("EAL",),
     "first_language": ("First Language", "Language"),
+    "left_on": ("Left On", "Leaving Date", "Date Left"),
+    # Custom pupil flags by name, separated by semicolons ("Mentored; Young carer").
+    "flags": ("Flags", "Pupil Flags"),
 }
 REQUIRED = ("upn", "surname", "first_name", "year_group")
 COLUMN_LABELS = {"upn": "UPN", "surname": "surname (e.g. 'Legal Surname')",
                  "first_name": "forename (e.g. 'Forename')", "year_group": "year group (e.g. 'Year')"}
 # Pupil columns an import writes, in the order pages show them.
-PUPIL_FIELDS = ("first_name", "surname", "year_group", "reg_group", "gender", "sen", "fsm", "eal")
+PUPIL_FIELDS = ("first_name", "surname", "year_group", "reg_group", "gender", "sen", "fsm", "eal", "left_on")
 DEFAULTS: dict[str, Any] = {"reg_group": None, "gender": None, "sen": "N", "fsm": False, "eal": False}
 
 
@@ -87,6 +93,10 @@ class RosterRow:
     row: int
     upn: str
     values: dict[str, Any]
+    # Flag names as the file gives them (None: the file has no flags column); once checked
+    # against the school's flags, their names as defined and their ids.
+    flags: list[str] | None = None
+    flag_ids: list[int] | None = None
 
     @property
     def name(self) -> str:
@@ -215,6 +225,25 @@ def _year(raw: str) -> int | None:
     return None
 
 
+def _date(raw: str) -> date | None:
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(raw.strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _flag_names(raw: str) -> list[str]:
+    """Return the names in a flags cell, blanks dropped, each once (ignoring case)."""
+    names: dict[str, str] = {}
+    for part in raw.split(SEPARATOR):
+        name = " ".join(part.split())
+        if name:
+            names.setdefault(name.lower(), name)
+    return list(names.values())
+
+
 def _flag(raw: str) -> bool | None:
     key = raw.strip().lower()
     return True if key in _TRUE else False if key in _FALSE else None
@@ -245,8 +274,9 @@ def _text(values: dict, reasons: list, fld: str, raw: str, label: str, limit: in
         values[fld] = raw
 
 
-def _check_row(record: list[str], columns: dict[str, list[int]]) -> tuple[str, dict, list[str]]:
-    """Return (UPN as typed, pupil values, reasons the row is refused)."""
+def _check_row(record: list[str], columns: dict[str, list[int]],
+               today: date) -> tuple[str, dict, list[str], list[str] | None]:
+    """Return (UPN as typed, pupil values, reasons the row is refused, flag names or None)."""
     cell = {fld: _cell(record, indexes) for fld, indexes in columns.items()}
     upn = cell["upn"].upper()
     reasons: list[str] = []
@@ -283,16 +313,28 @@ def _check_row(record: list[str], columns: dict[str, list[int]]) -> tuple[str, d
         values["eal"] = eal
     elif "first_language" in cell:
         values["eal"] = _key(cell["first_language"]) not in _NOT_EAL_LANGUAGES
-    return upn, values, reasons
+    if "left_on" in cell:
+        day = _date(cell["left_on"]) if cell["left_on"] else None
+        if cell["left_on"] and day is None:
+            reasons.append(f"leaving date '{cell['left_on']}' is not a date such as 2026-07-22 or 22/07/2026")
+        elif day is not None and day > today:
+            reasons.append(f"leaving date '{cell['left_on']}' is in the future")
+        values["left_on"] = day
+    flags = _flag_names(cell["flags"]) if "flags" in cell else None
+    return upn, values, reasons, flags
 
 
-def parse_roster(text: str) -> ParsedRoster:
+def parse_roster(text: str, today: date | None = None) -> ParsedRoster:
     """Return the checked rows of a roster CSV (row numbers as a spreadsheet shows them).
 
     Refuses the whole file (RosterFileError) when it has no recognisable header row, lacks
     a UPN, surname, forename or year column, or has more than MAX_ROWS pupil rows. Bad
-    rows do not refuse the file: they come back in `problems` with every reason.
+    rows do not refuse the file: they come back in `problems` with every reason. A leaving
+    date after `today` (default: today in England) is a bad row. Flag names are checked
+    later, against the school's flags, by `preview_import`.
     """
+    if today is None:
+        today = utcnow().astimezone(ZoneInfo("Europe/London")).date()
     if "\x00" in text:
         raise RosterFileError("This is not a CSV file (it is not text).")
     records, header_index, columns, ignored = _read_records(text.removeprefix("\ufeff"))
@@ -301,17 +343,17 @@ def parse_roster(text: str) -> ParsedRoster:
         record = records[index]
         if not any(c.strip() for c in record):
             continue
-        checked.append((index + 1, record, *_check_row(record, columns)))
+        checked.append((index + 1, record, *_check_row(record, columns, today)))
     if len(checked) > MAX_ROWS:
         raise RosterFileError(
             f"This file has {len(checked):,} pupil rows; one import takes at most {MAX_ROWS:,}. "
             "Split it (for example by year group) and import each part.")
     rows_of_upn: dict[str, list[int]] = defaultdict(list)
-    for number, _, upn, _, _ in checked:
+    for number, _, upn, _, _, _ in checked:
         if upn:
             rows_of_upn[upn].append(number)
     rows, problems = [], []
-    for number, record, upn, values, reasons in checked:
+    for number, record, upn, values, reasons, flags in checked:
         others = [n for n in rows_of_upn.get(upn, ()) if n != number]
         if others:
             reasons.append(f"the same UPN is also on row {_and([str(n) for n in others])}")
@@ -319,7 +361,7 @@ def parse_roster(text: str) -> ParsedRoster:
             name = " ".join(_cell(record, columns[f]) for f in ("first_name", "surname")).strip()
             problems.append(RowProblem(number, upn, name, reasons))
         else:
-            rows.append(RosterRow(number, upn, values))
+            rows.append(RosterRow(number, upn, values, flags))
     fields = ("upn",) + tuple(
         f for f in PUPIL_FIELDS
         if f in columns or (f == "eal" and "first_language" in columns))
@@ -340,6 +382,7 @@ class PlannedChange:
     row: RosterRow
     pupil_id: int
     changes: dict[str, list[Any]]
+    had_flag_ids: list[int] | None = None  # with a flags column: the settable flags they had
 
 
 @dataclass
@@ -355,6 +398,10 @@ class RosterPreview:
     unchanged: list[RosterRow] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
     not_in_file: int = 0  # pupils on roll here whose UPN the file does not have
+    # With a flags column, each good row's pupil gets exactly its listed flags among these
+    # (the flags that may be set here); without one, flags are left alone.
+    flags_given: bool = False
+    settable_flag_ids: list[int] = field(default_factory=list)
 
     @property
     def writes(self) -> int:
@@ -362,7 +409,8 @@ class RosterPreview:
 
     def digest(self) -> str:
         """Return a fingerprint of the planned writes (to notice a change before confirming)."""
-        plan = [[r.upn, r.values] for r in self.to_add] + [[c.pupil_id, c.changes] for c in self.to_change]
+        plan = [[r.upn, r.values] + ([r.flag_ids] if r.flag_ids else []) for r in self.to_add]
+        plan += [[c.pupil_id, c.changes] for c in self.to_change]
         return hashlib.sha256(json.dumps(plan, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
@@ -380,29 +428,82 @@ def _chunks(items: list, size: int = 500):
         yield items[start:start + size]
 
 
+def _unknown_flags(unknown: list[str], settable: list) -> str:
+    quoted = _and([f"'{n}'" for n in unknown])
+    what = f"flag {quoted} is not" if len(unknown) == 1 else f"flags {quoted} are not"
+    if not settable:
+        return (f"{what} known here: no flags can be set on this school's pupils yet (create them "
+                "on the Pupil flags page)")
+    return f"{what} one of the flags that can be set here ({names_list(settable)})"
+
+
+def _check_flags(session: Session, school: School, parsed: ParsedRoster, scope: Scope | None,
+                 preview: RosterPreview) -> tuple[list[RosterRow], dict[int, str]]:
+    """Match each row's flag names (ignoring case) with the flags that may be set at `school`;
+    return the rows that pass and {flag id: name}, and add the others to the preview's problems."""
+    settable = flags_settable_at_school(session, scope, school)
+    by_name = {f.name.lower(): f for f in settable}
+    preview.flags_given = True
+    preview.settable_flag_ids = [f.id for f in settable]
+    rows = []
+    for row in parsed.rows:
+        unknown = [n for n in row.flags or [] if n.lower() not in by_name]
+        if unknown:
+            preview.problems.append(RowProblem(row.row, row.upn, row.name, [_unknown_flags(unknown, settable)]))
+            continue
+        chosen = sorted((by_name[n.lower()] for n in row.flags or []), key=lambda f: f.name.lower())
+        rows.append(RosterRow(row.row, row.upn, row.values, [f.name for f in chosen], [f.id for f in chosen]))
+    return rows, {f.id: f.name for f in settable}
+
+
+def _current_flags(session: Session, school: School, flag_ids: list[int]) -> dict[int, set[int]]:
+    """Return {pupil id: ids among `flag_ids` they have} for the school's pupils (one query)."""
+    current: dict[int, set[int]] = defaultdict(set)
+    if flag_ids:
+        for pupil_id, flag_id in session.execute(
+            select(pupil_flag_members.c.pupil_id, pupil_flag_members.c.flag_id)
+            .join(Pupil, Pupil.id == pupil_flag_members.c.pupil_id)
+            .where(Pupil.school_id == school.id, pupil_flag_members.c.flag_id.in_(flag_ids))
+        ):
+            current[pupil_id].add(flag_id)
+    return current
+
+
 def preview_import(session: Session, school: School, parsed: ParsedRoster,
                    scope: Scope | None = None) -> RosterPreview:
     """Return what importing `parsed` into `school` would add, change and refuse.
 
     Reads the school's pupils in one query. A UPN already at another school is refused;
-    the other school is named only when `scope` may see it (None: the command line).
+    the other school is named only when `scope` may see it (None: the command line). With
+    a flags column, a name that is not a flag `scope` may set at this school (any of the
+    school's or its partnership's flags for the command line) refuses the row.
     """
     preview = RosterPreview(school.id, parsed.fields, columns=parsed.columns, ignored=parsed.ignored,
                             problems=list(parsed.problems))
+    good_rows = parsed.rows
+    current_flags: dict[int, set[int]] = {}
+    flag_names: dict[int, str] = {}
+    if "flags" in parsed.columns:
+        good_rows, flag_names = _check_flags(session, school, parsed, scope, preview)
+        current_flags = _current_flags(session, school, preview.settable_flag_ids)
     columns = [getattr(Pupil, f) for f in parsed.fields if f != "upn"]
     existing = {r.upn: r for r in session.execute(
         select(Pupil.id, Pupil.upn, Pupil.archived, *columns).where(Pupil.school_id == school.id))}
     new_rows = []
-    for row in parsed.rows:
+    for row in good_rows:
         pupil = existing.get(row.upn)
         if pupil is None:
             new_rows.append(row)
             continue
         changes = {f: [getattr(pupil, f), v] for f, v in row.values.items() if getattr(pupil, f) != v}
+        had_flags = sorted(current_flags.get(pupil.id, ()))
+        if row.flag_ids is not None and set(row.flag_ids) != set(had_flags):
+            had = sorted((flag_names[fid] for fid in had_flags), key=str.lower)
+            changes["flags"] = [describe(had), describe(row.flags or [])]
         if pupil.archived:
             changes["archived"] = [True, False]
         if changes:
-            preview.to_change.append(PlannedChange(row, pupil.id, changes))
+            preview.to_change.append(PlannedChange(row, pupil.id, changes, had_flags))
         else:
             preview.unchanged.append(row)
     elsewhere: dict[str, tuple[int, str]] = {}
@@ -424,11 +525,48 @@ def preview_import(session: Session, school: School, parsed: ParsedRoster,
                 f"this UPN belongs to a pupil at {where}; a pupil can be on roll at one school only"]))
         else:
             full = {**DEFAULTS, **row.values}
-            preview.to_add.append(RosterRow(row.row, row.upn, full))
+            preview.to_add.append(RosterRow(row.row, row.upn, full, row.flags, row.flag_ids))
     preview.problems.sort(key=lambda p: p.row)
     file_upns = {r.upn for r in parsed.rows} | {p.upn for p in parsed.problems}
     preview.not_in_file = sum(1 for upn, r in existing.items() if not r.archived and upn not in file_upns)
     return preview
+
+
+def _loggable(changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Return changes with dates as ISO text (the change log is JSON)."""
+    return {f: [v.isoformat() if isinstance(v, date) else v for v in pair] for f, pair in changes.items()}
+
+
+def _write_flags(session: Session, preview: RosterPreview, id_of: dict[str, int], now: datetime,
+                 staff_id: int | None) -> list[dict[str, Any]]:
+    """Give each pupil of the preview exactly their row's flags among the settable ones;
+    return change-log rows for the flags (one per flag that gained or lost pupils)."""
+    changed = [c for c in preview.to_change if "flags" in c.changes]
+    added: dict[int, list[int]] = defaultdict(list)
+    removed: dict[int, list[int]] = defaultdict(list)
+    for c in changed:
+        wanted, had = set(c.row.flag_ids or ()), set(c.had_flag_ids or ())
+        for fid in wanted - had:
+            added[fid].append(c.pupil_id)
+        for fid in had - wanted:
+            removed[fid].append(c.pupil_id)
+    for r in preview.to_add:
+        for fid in r.flag_ids or ():
+            added[fid].append(id_of[r.upn])
+    for chunk in _chunks([c.pupil_id for c in changed]):
+        session.execute(delete(pupil_flag_members).where(
+            pupil_flag_members.c.pupil_id.in_(chunk),
+            pupil_flag_members.c.flag_id.in_(preview.settable_flag_ids)))
+    members = [{"flag_id": fid, "pupil_id": c.pupil_id} for c in changed for fid in c.row.flag_ids or ()]
+    members += [{"flag_id": fid, "pupil_id": id_of[r.upn]} for r in preview.to_add for fid in r.flag_ids or ()]
+    insert_members(session, members)
+    entries = []
+    for action, by_flag in (("added pupils", added), ("removed pupils", removed)):
+        for fid, pupil_ids in sorted(by_flag.items()):
+            entries.append({"at": now, "staff_id": staff_id, "entity": "flag", "entity_id": fid,
+                            "action": f"{action} (roster import)",
+                            "changes": {"pupil_ids": pupil_ids, "count": len(pupil_ids)}})
+    return entries
 
 
 def apply_import(session: Session, school: School, staff: StaffUser | None, preview: RosterPreview,
@@ -437,7 +575,8 @@ def apply_import(session: Session, school: School, staff: StaffUser | None, prev
 
     Bulk statements only: one executemany INSERT for new pupils (and one SELECT of their
     ids), one executemany UPDATE for changed ones, one executemany INSERT for their
-    change-log entries, plus a summary entry for the school. Does not commit; on any
+    change-log entries, plus a summary entry for the school. With a flags column, one
+    DELETE (per 500 pupils) and one INSERT set exactly each row's flags. Does not commit; on any
     failure the session is rolled back, so nothing is written.
     """
     now = utcnow()
@@ -449,6 +588,7 @@ def apply_import(session: Session, school: School, staff: StaffUser | None, prev
         })
         session.flush()
         entries = []
+        id_of: dict[str, int] = {}
         if preview.to_add:
             rows = [{"school_id": school.id, "upn": r.upn, **r.values, "archived": False,
                      "created_at": now, "updated_at": now} for r in preview.to_add]
@@ -458,8 +598,10 @@ def apply_import(session: Session, school: School, staff: StaffUser | None, prev
             id_of = dict(session.execute(select(Pupil.upn, Pupil.id).where(Pupil.school_id == school.id)).all())
             for r in preview.to_add:
                 changes = {"upn": [None, r.upn]} | {f: [None, v] for f, v in r.values.items()}
+                if r.flags:
+                    changes["flags"] = [None, describe(r.flags)]
                 entries.append({"at": now, "staff_id": summary.staff_id, "entity": "pupil",
-                                "entity_id": id_of[r.upn], "action": "imported", "changes": changes})
+                                "entity_id": id_of[r.upn], "action": "imported", "changes": _loggable(changes)})
         if preview.to_change:
             # Every changed row carries the same keys, so the UPDATE is one executemany.
             keys = [f for f in preview.fields if f != "upn"]
@@ -467,7 +609,9 @@ def apply_import(session: Session, school: School, staff: StaffUser | None, prev
                 {"id": c.pupil_id, **{k: c.row.values[k] for k in keys}, "archived": False, "updated_at": now}
                 for c in preview.to_change])
             entries += [{"at": now, "staff_id": summary.staff_id, "entity": "pupil", "entity_id": c.pupil_id,
-                         "action": "updated by import", "changes": c.changes} for c in preview.to_change]
+                         "action": "updated by import", "changes": _loggable(c.changes)} for c in preview.to_change]
+        if preview.flags_given and preview.settable_flag_ids:
+            entries += _write_flags(session, preview, id_of, now, summary.staff_id)
         if entries:
             session.execute(insert(ChangeLog), entries)
         session.flush()
