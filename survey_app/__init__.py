@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .charts import bp as charts_bp
+    from .cohort import bp as cohort_bp
     from .errors import register_error_handlers
     from .flags import bp as flags_bp
     from .groups import bp as groups_bp
@@ -55,7 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(enforce_idle_timeout)
     register_templating(app)
     for blueprint in (health_bp, pupil_bp, auth_bp, staff_bp, schools_bp, groups_bp, rounds_bp,
-                      admin_bp, profiles_bp, charts_bp, flags_bp):
+                      admin_bp, profiles_bp, charts_bp, flags_bp, cohort_bp):
         app.register_blueprint(blueprint)
     if app.config.get("BENCHMARK_ENDPOINTS"):
         from .health import bench_bp

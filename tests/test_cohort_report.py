@@ -218,3 +218,23 @@ def test_random_answers_cover_the_scale(staff_world):
 
     values = random_answers(staff_world.q, random.Random(1), 0.5)
     assert set(values.values()) <= {o.value for o in staff_world.q.scale}
+
+
+def test_split_by_flag_and_filters_outside_scope(cohort):
+    from survey_app.models import PupilFlag, pupil_flag_members
+
+    world, rounds, pupils = cohort
+    flag = PupilFlag(name="Mentored", partnership_id=world.partnership.id)
+    db.session.add(flag)
+    db.session.flush()
+    db.session.execute(pupil_flag_members.insert(), [{"flag_id": flag.id, "pupil_id": p.id} for p in pupils[:20]])
+    db.session.commit()
+    report = report_for(world, rounds, split=Split("flag", flag.id))
+    assert [s.label for s in report.subgroups] == ["Mentored", "Not Mentored"]
+    flagged = report_for(world, rounds, flag_ids=(flag.id,))
+    assert flagged.selection_label == "Flags: Mentored"
+    assert flagged.main.comparisons[0].factors[0].n_paired <= 20
+    with pytest.raises(CohortError):
+        report_for(world, rounds, user=world.other_lead, split=Split("flag", flag.id))
+    with pytest.raises(CohortError):
+        report_for(world, rounds, group_ids=(world.group_b.id,), user=world.lead)

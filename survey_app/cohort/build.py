@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Group, PupilFlag, School, SurveyRound
@@ -62,6 +62,7 @@ def cohort_report(
 ) -> CohortReport:
     """Return the cohort change report for a selection, inside the staff member's scope."""
     rounds = selected_rounds(session, scope, selection)
+    check_filters(session, scope, selection)
     baseline = rounds[0]
     q = definition_of(baseline.questionnaire)
     cohort = pupil_filter(selection, scope.pupil_condition())
@@ -128,6 +129,20 @@ def selected_rounds(session: Session, scope: Scope, selection: CohortSelection) 
     return sorted(rounds, key=lambda r: (r.opens_at, r.id))
 
 
+def check_filters(session: Session, scope: Scope, selection: CohortSelection) -> None:
+    """Refuse schools, groups or flags the staff member cannot see."""
+    for ids, model, condition, what in (
+        (selection.school_ids, School, scope.school_condition(), "schools"),
+        (selection.group_ids, Group, scope.group_condition(), "groups"),
+        (selection.flag_ids, PupilFlag, scope.flag_condition(), "flags"),
+    ):
+        if not ids:
+            continue
+        found = session.scalar(select(func.count()).select_from(model).where(model.id.in_(ids), condition))
+        if found != len(ids):
+            raise CohortError(f"One of the chosen {what} does not exist or is not yours to see.")
+
+
 def split_labels(session: Session, scope: Scope, selection: CohortSelection) -> tuple[str, str]:
     """Return the names of the two sides of the split (inside, the rest)."""
     split = selection.split
@@ -139,8 +154,8 @@ def split_labels(session: Session, scope: Scope, selection: CohortSelection) -> 
             raise CohortError("The group to compare does not exist or is not yours to see.")
         return (f"In {group.name}", f"Not in {group.name}")
     if split.kind == "flag":
-        flag = session.get(PupilFlag, split.ident)
-        if flag is None or not _flag_visible(session, scope, flag):
+        flag = session.scalar(select(PupilFlag).where(PupilFlag.id == split.ident, scope.flag_condition()))
+        if flag is None:
             raise CohortError("The flag to compare does not exist or is not yours to see.")
         return (flag.name, f"Not {flag.name}")
     return {
@@ -148,12 +163,6 @@ def split_labels(session: Session, scope: Scope, selection: CohortSelection) -> 
         "eal": ("EAL", "Not EAL"),
         "sen": ("SEN (support or EHC plan)", "No SEN"),
     }[split.kind]
-
-
-def _flag_visible(session: Session, scope: Scope, flag: PupilFlag) -> bool:
-    if hasattr(scope, "flag_condition"):
-        return session.scalar(select(PupilFlag.id).where(PupilFlag.id == flag.id, scope.flag_condition())) is not None
-    return scope.is_admin
 
 
 def describe_selection(session: Session, scope: Scope, selection: CohortSelection) -> str:
@@ -178,8 +187,8 @@ def describe_selection(session: Session, scope: Scope, selection: CohortSelectio
     if selection.eal is not None:
         parts.append("EAL" if selection.eal else "Not EAL")
     if selection.flag_ids:
-        names = session.scalars(select(PupilFlag.name).where(PupilFlag.id.in_(selection.flag_ids))
-                                .order_by(PupilFlag.name)).all()
+        names = session.scalars(select(PupilFlag.name).where(
+            PupilFlag.id.in_(selection.flag_ids), scope.flag_condition()).order_by(PupilFlag.name)).all()
         parts.append("Flags: " + ", ".join(names))
     return " \u00b7 ".join(parts) if parts else "All pupils you can see"
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Group, PupilFlag, School, SurveyRound
+from ..models import Group, PupilFlag, School, SurveyRound  # noqa: F401 (types of the fields)
 from ..scope import Scope
 
 
@@ -38,16 +38,5 @@ def selection_options(session: Session, scope: Scope) -> SelectionOptions:
         groups=list(session.scalars(scope.groups())),
         year_groups=list(years),
         genders=list(genders),
-        flags=visible_flags(session, scope),
+        flags=list(session.scalars(scope.flags())),
     )
-
-
-def visible_flags(session: Session, scope: Scope) -> list[PupilFlag]:
-    if hasattr(scope, "flags"):
-        return list(session.scalars(scope.flags()))
-    if scope.is_admin:
-        return list(session.scalars(select(PupilFlag).order_by(PupilFlag.name)))
-    return []
-
-
-__all__ = ["SelectionOptions", "selection_options", "visible_flags"]

@@ -62,14 +62,12 @@ def cohort_page():
 
 
 def _charts(report) -> dict[str, dict]:
-    from ..charts.cohort import CHARTS
+    from ..charts.cohort import available_charts, chart_alt_text
 
-    out = {}
-    for name, (title, make) in CHARTS.items():
-        if name == "subgroup" and not report.subgroups:
-            continue
-        out[name] = {"title": title, "json": make(report).to_json()}
-    return out
+    return {
+        name: {"title": title, "alt": chart_alt_text(name, report), "json": make(report).to_json()}
+        for name, (title, make) in available_charts(report).items()
+    }
 
 
 @bp.get("/report")
@@ -90,7 +88,6 @@ def print_view():
 def download(fmt: str):
     """A quick export (one chart as an image or HTML, the tables as CSV or XLSX)."""
     from ..charts.cohort import CHARTS
-    from ..exports import export_report
 
     if fmt not in QUICK_FORMATS:
         abort(404)
@@ -99,6 +96,8 @@ def download(fmt: str):
     if fmt in ("png", "svg", "pdf", "html") and chart not in CHARTS:
         abort(400, "Choose which chart to download.")
     _, report = _report_or_400(args)
+    from ..exports import export_report
+
     exported = export_report(report, fmt, chart=chart)
     _record_export(report, fmt, chart=chart)
     db.session.commit()

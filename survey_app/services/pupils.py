@@ -7,7 +7,7 @@ they may see. Writes record a ChangeLog entry (entity "pupil") with {field: [old
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from math import ceil
 from typing import Any
 
@@ -24,7 +24,7 @@ SEN_LABELS = {"N": "None", "K": "SEN support", "E": "EHC plan"}
 FIELD_LABELS = {
     "upn": "UPN", "first_name": "First name", "surname": "Surname", "year_group": "Year group",
     "reg_group": "Reg group", "gender": "Gender", "sen": "SEN", "fsm": "FSM", "eal": "EAL",
-    "archived": "Archived", "school_id": "School",
+    "archived": "Archived", "school_id": "School", "flags": "Flags", "left_on": "Left the school on",
 }
 EDITABLE = ("first_name", "surname", "year_group", "reg_group", "gender", "sen", "fsm", "eal")
 STATUSES = {"current": "On roll", "archived": "Archived", "all": "All pupils"}
@@ -54,6 +54,13 @@ def show_value(fld: str, value: Any) -> str:
         return f"{value} ({SEN_LABELS[value]})" if value in SEN_LABELS else str(value)
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    if fld == "flags" and isinstance(value, list):
+        return ", ".join(str(v) for v in value) if value else "—"
+    if fld == "left_on" and isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value).strftime("%-d %b %Y")
+        except ValueError:
+            return value
     return str(value)
 
 

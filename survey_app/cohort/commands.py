@@ -1,0 +1,155 @@
+"""Commands: `reliability --round ROUND [--format csv]` and `export-cohort`.
+
+The commands run as the server's operator, who sees every school (like an admin).
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from flask import current_app
+from sqlalchemy import or_, select, true
+
+from ..csv_safety import safe_cell
+from ..db import db, utcnow
+from ..models import Group, School
+from ..rounds.commands import round_from_option
+from ..scope import Scope
+from ..scoring.reliability import alpha_from_moments
+from ..services.questionnaire_store import definition_of
+from .build import CohortError, cohort_report
+from .queries import reliability_moments
+from .selection import parse_selection
+
+
+@dataclass(frozen=True)
+class _Operator:
+    """The person at the server's command line: sees everything."""
+
+    id: int | None = None
+    role: str = "admin"
+    partnership_id: int | None = None
+    school_id: int | None = None
+
+
+def operator_scope() -> Scope:
+    return Scope(_Operator())  # type: ignore[arg-type]
+
+
+@click.command("reliability")
+@click.option("--round", "round_ident", required=True, help="The round's id or exact name.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+def reliability(round_ident: str, fmt: str) -> None:
+    """Cronbach's alpha per factor of a round (pupils who answered every statement of the factor)."""
+    survey_round = round_from_option(round_ident)
+    q = definition_of(survey_round.questionnaire)
+    moments = reliability_moments(db.session, q, survey_round.id, true(), None)
+    rows = []
+    for factor in q.factors:
+        k = len(q.statements_of(factor.key))
+        m = moments.get((0, factor.key))
+        n = m.n if m else 0
+        alpha = None
+        if m and n >= 2:
+            alpha = alpha_from_moments(n, m.item_sums, m.item_sumsq, m.total_sum, m.total_sumsq).alpha
+        rows.append((factor.key, n, k, alpha))
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["factor", "n", "statements", "alpha"])
+        for key, n, k, alpha in rows:
+            writer.writerow([safe_cell(key), n, k, "" if alpha is None else f"{alpha:.4f}"])
+        return
+    click.echo(f"Cronbach's alpha, round {survey_round.id} \u201c{survey_round.name}\u201d ({q.key} v{q.version})")
+    click.echo(f"{'factor':<32} {'n':>6} {'statements':>10} {'alpha':>7}")
+    for key, n, k, alpha in rows:
+        shown = "-" if alpha is None else f"{alpha:.3f}"
+        click.echo(f"{key:<32} {n:>6} {k:>10} {shown:>7}")
+
+
+def _school_ids(values: tuple[str, ...]) -> list[str]:
+    out = []
+    for value in values:
+        text = value.strip()
+        cond = or_(School.urn == text, School.name == text)
+        if text.isdigit():
+            cond = or_(cond, School.id == int(text))
+        matches = db.session.scalars(select(School.id).where(cond)).all()
+        if len(matches) != 1:
+            raise click.ClickException(
+                f"No single school has the id, URN or name '{text}'." if not matches
+                else f"Several schools match '{text}'; give the id or URN.")
+        out.append(str(matches[0]))
+    return out
+
+
+def _group_ids(values: tuple[str, ...]) -> list[str]:
+    out = []
+    for value in values:
+        text = value.strip()
+        cond = Group.name == text
+        if text.isdigit():
+            cond = or_(cond, Group.id == int(text))
+        matches = db.session.scalars(select(Group.id).where(cond)).all()
+        if len(matches) != 1:
+            raise click.ClickException(
+                f"No single group has the id or name '{text}'." if not matches
+                else f"Several groups are named '{text}'; give the id.")
+        out.append(str(matches[0]))
+    return out
+
+
+@click.command("export-cohort")
+@click.option("--round", "rounds", multiple=True, required=True, help="A round's id or name (two or more).")
+@click.option("--school", "schools", multiple=True, help="A school's id, URN or name (repeat for several).")
+@click.option("--group", "groups", multiple=True, help="A group's id or name (repeat for several).")
+@click.option("--year", "years", multiple=True, help="A year group (repeat for several).")
+@click.option("--gender", "genders", multiple=True)
+@click.option("--sen", "sen", multiple=True, help="N (none), K (SEN support) or E (EHC plan).")
+@click.option("--fsm", type=click.Choice(["yes", "no", "any"]), default="any")
+@click.option("--eal", type=click.Choice(["yes", "no", "any"]), default="any")
+@click.option("--flag", "flags", multiple=True, help="A pupil flag's id.")
+@click.option("--split", default="", help="Compare two sub-groups: fsm, eal, sen, group:ID or flag:ID.")
+@click.option("--chart", default=None, help="For png/svg/pdf/html: one chart (default: all, in a ZIP).")
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["png", "svg", "pdf", "html", "csv", "xlsx", "report", "zip"]))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def export_cohort(rounds, schools, groups, years, genders, sen, fsm, eal, flags, split, chart, fmt, out) -> None:
+    """Export the cohort change report (charts, tables, printable report or everything)."""
+    from ..charts.cohort import CHARTS
+    from ..exports import export_report
+
+    if chart is not None and chart not in CHARTS:
+        raise click.ClickException(f"Unknown chart '{chart}'; choose one of: {', '.join(CHARTS)}.")
+    args = {
+        "round": [str(round_from_option(r).id) for r in rounds],
+        "school": _school_ids(schools),
+        "group": _group_ids(groups),
+        "year": list(years), "gender": list(genders), "sen": list(sen), "fsm": [fsm], "eal": [eal],
+        "flag": list(flags), "split": [split] if split else [],
+    }
+    parsed = parse_selection(args)
+    if parsed.errors:
+        raise click.ClickException(" ".join(parsed.errors))
+    click.echo("Working out the statistics ...", err=True)
+    try:
+        report = cohort_report(db.session, operator_scope(), parsed.selection, utcnow(),
+                               int(current_app.config.get("SUPPRESSION_THRESHOLD", 5)))
+    except CohortError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+
+    def progress(fraction: float, message: str) -> None:
+        click.echo(f"[{fraction * 100:5.1f}%] {message}", err=True)
+
+    exported = export_report(report, fmt, chart=chart, progress=progress)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(exported.data)
+    click.echo(f"Wrote {out} ({len(exported.data):,} bytes, {exported.mimetype}) for "
+               f"{report.selection_label}; rounds: {', '.join(r.name for r in report.rounds)}.")
+
+
+COMMANDS = (reliability, export_cohort)
