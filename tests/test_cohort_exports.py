@@ -104,6 +104,13 @@ def test_band_summary_withholds_a_second_group_so_a_hidden_one_cannot_be_worked_
     assert band_summary(replace(full, total=None)) is None
 
 
+def test_band_summary_prefers_mover_counts_the_report_suppressed_itself():
+    from types import SimpleNamespace
+
+    movement = SimpleNamespace(total=80, counts=[[None] * 4] * 4, moved_down=11, stayed=48, moved_up=21)
+    assert band_summary(movement) == {"down": 11, "same": 48, "up": 21}
+
+
 # ---- tables, CSV and XLSX ----
 
 def _csv_rows(text):
@@ -196,6 +203,8 @@ def test_print_view_has_cover_notes_charts_and_every_table(report):
                     "How much each pupil changed", "Reliability (Cronbach&#39;s alpha)"):
         assert heading in page, heading
     assert "Clear rise" in page and "=Mentored: Autumn baseline" in page
+    assert "Self-regard as a learner (\u22121.2)" not in page  # not a clear change in the sample
+    assert "Confidence in learning (\u22126.5)" in page and "Self\u2212regard" not in page
     assert "style=" not in page and "<script" not in page and "<style" not in page
     assert 'href="/static/css/report-print.css"' in page
 

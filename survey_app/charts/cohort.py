@@ -313,16 +313,26 @@ def mean_profile_figure(report: CohortReport) -> go.Figure:
 
 # ---- movement between bands ----
 
+_MISSING = object()
+
+
 def band_summary(movement: BandMovement) -> dict[str, int | None] | None:
     """Return pupils who moved down, stayed and moved up a band (bands lowest first), or
     None when the whole table is withheld.
 
-    A group of movements is withheld when it holds a withheld cell; when that would leave
-    exactly one group withheld beside a shown total, the smaller other group is withheld
-    too, so the hidden group cannot be worked out by subtraction.
+    Taken from `moved_down`, `stayed` and `moved_up` when the movement has them (already
+    suppressed), else summed from the cells: a group of movements is withheld when it
+    holds a withheld cell; when that would leave exactly one group withheld beside a shown
+    total, the smaller other group is withheld too, so the hidden group cannot be worked
+    out by subtraction.
     """
     if movement.total is None:
         return None
+    # Counts of movers suppressed as their own line (down + same + up = total) keep far more
+    # to show than sums of suppressed cells; used when the report carries them.
+    direct = [getattr(movement, name, _MISSING) for name in ("moved_down", "stayed", "moved_up")]
+    if _MISSING not in direct:
+        return dict(zip(("down", "same", "up"), direct, strict=True))  # type: ignore[arg-type]
     groups: dict[str, list[int | None]] = {"down": [], "same": [], "up": []}
     for frm, row in enumerate(movement.counts):
         for to, count in enumerate(row):
@@ -454,7 +464,11 @@ def change_distribution_figure(report: CohortReport, comparison: int | None = No
     comparisons = report.main.comparisons if comparison is None else [report.main.comparisons[comparison]]
     several = len(comparisons) > 1
     bins = [b for comp in comparisons for dist in comp.distributions for b in dist.bins]
-    x_range = [min((b.low for b in bins), default=-50), max((b.high for b in bins), default=50)]
+    # Show the ranges that hold pupils (or withheld counts), one empty range either side.
+    used = [b for b in bins if b.count != 0] or bins
+    pad = max((b.high - b.low for b in bins), default=10)
+    x_range = [max(min((b.low for b in bins), default=-50), min((b.low for b in used), default=-50) - pad),
+               min(max((b.high for b in bins), default=50), max((b.high for b in used), default=50) + pad)]
     top = math.ceil(max([b.count or 0 for b in bins] + [1]) * 1.12) + 1
     cols = 3
     rows = max(1, math.ceil(len(report.factors) / cols))

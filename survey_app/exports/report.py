@@ -67,7 +67,8 @@ def _glance(report: CohortReport, cohort: CohortResult) -> list[dict]:
             if c.suppressed or c.mean_change is None:
                 withheld.append(name)
             elif c.p_holm is not None and c.p_holm < 0.05:
-                (rise if c.mean_change > 0 else fall).append(f"{name} ({c.mean_change:+.1f})".replace("-", "\u2212"))
+                change = f"{c.mean_change:+.1f}".replace("-", "\u2212")
+                (rise if c.mean_change > 0 else fall).append(f"{name} ({change})")
             else:
                 unclear.append(name)
         lines = [{"heading": "Clear rise", "text": "; ".join(rise) or "none"},
