@@ -90,12 +90,29 @@ class Scope:
         return Group.id.in_(self._teacher_group_ids())
 
     def pupil_condition(self) -> ColumnElement[bool]:
-        """Condition on Pupil rows this user may see."""
+        """Condition on Pupil rows this user may see one by one (names, profiles, answers).
+
+        A partnership lead sees a pupil individually only when the pupil's school shares
+        that pupil's data with the partnership (Pupil.shared_with_partnership).
+        """
         if self.is_admin:
             return true()
         if self.user.role == "lead":
-            return Pupil.school_id.in_(self._lead_school_ids())
+            in_schools = Pupil.school_id.in_(self._lead_school_ids())
+            if self.user.partnership_id is not None:
+                return and_(in_schools, Pupil.shared_with_partnership.is_(True))
+            return in_schools
         return Pupil.id.in_(self._teacher_pupil_ids())
+
+    def aggregate_pupil_condition(self) -> ColumnElement[bool]:
+        """Condition on the pupils counted in this user's aggregates (cohort statistics).
+
+        Wider than `pupil_condition` for a partnership lead: pupils whose school does not
+        share their data individually still count, but only inside suppressed aggregates.
+        """
+        if self.user.role == "lead" and self.user.partnership_id is not None:
+            return Pupil.school_id.in_(self._lead_school_ids())
+        return self.pupil_condition()
 
     def round_condition(self) -> ColumnElement[bool]:
         """Condition on SurveyRound rows this user may see."""

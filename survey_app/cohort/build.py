@@ -65,7 +65,7 @@ def cohort_report(
     check_filters(session, scope, selection)
     baseline = rounds[0]
     q = definition_of(baseline.questionnaire)
-    cohort = pupil_filter(selection, scope.pupil_condition())
+    cohort = pupil_filter(selection, scope.aggregate_pupil_condition())
     split_inside = split_condition(selection.split)[0] if selection.split else None
     round_ids = [r.id for r in rounds]
     sides = [1, 0] if split_inside is not None else [0]

@@ -86,6 +86,7 @@ class PupilForm(FlaskForm):
     flag_ids = SelectMultipleField("Flags", coerce=int, invalid_choice_message="Choose from the flags listed.")
     left_on = DateField("Left the school on (optional)", validators=[Optional()], format=["%Y-%m-%d", "%d/%m/%Y"],
                         invalid_value_message="Enter a date such as 2026-07-22 (or 22/07/2026).")
+    shared_with_partnership = BooleanField("Share this pupil's answers and scores with the partnership's leads")
     submit = SubmitField("Save changes")
 
     # The school's date today (set by the route): a leaving date may not be after it.

@@ -13,12 +13,14 @@ from ..services.pupils import (
     EDITABLE,
     STATUSES,
     PupilFilters,
+    can_set_sharing,
     groups_of,
     page_of,
     pupil_history,
     pupils_query,
     reg_groups,
     set_archived,
+    set_sharing,
     update_pupil,
 )
 from . import bp
@@ -74,15 +76,20 @@ def edit_pupil(pupil_id: int):
         has = {f.id for f in pupil.flags}
         form.flag_ids.data = [f.id for f in flags if f.id in has]
     form.today = today = school_today(pupil.school)
+    user = current_user._get_current_object()
+    may_share = can_set_sharing(user, pupil.school)
+    if not may_share:
+        del form.shared_with_partnership
     if form.validate_on_submit():
         values = {f: getattr(form, f).data for f in EDITABLE}
         values["first_name"] = values["first_name"].strip()
         values["surname"] = values["surname"].strip()
         values["reg_group"] = (values["reg_group"] or "").strip() or None
         values["gender"] = values["gender"] or None
-        user = current_user._get_current_object()
         try:
             changes = update_pupil(db.session, user, pupil, values)
+            if may_share and set_sharing(db.session, user, pupil, form.shared_with_partnership.data):
+                changes = {**changes, "shared_with_partnership": True}
             changes |= set_left_on(db.session, user, pupil, form.left_on.data, today)
             changes |= set_flags(db.session, user, pupil, form.flag_ids.data)
         except FlagError as exc:  # a flag deleted while the page was open

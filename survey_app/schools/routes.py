@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
@@ -15,14 +15,17 @@ from ..scope import Scope
 from ..services.pupils import (
     FIELD_LABELS,
     archived_count,
+    can_set_sharing,
     pupil_counts,
+    set_school_sharing,
+    sharing_counts,
     short_year,
     show_value,
     year_group_counts,
     year_label,
 )
 from . import bp
-from .forms import SchoolForm
+from .forms import ButtonForm, SchoolForm
 from .operations import SchoolError, create_school, update_school
 
 
@@ -112,7 +115,29 @@ def show_school(school_id: int):
     return render_template(
         "schools/school.html", school=school, by_year=by_year, on_roll=sum(by_year.values()),
         archived=archived_count(db.session, scope, school), imports=imports,
+        sharing=sharing_counts(db.session, school), may_share=can_set_sharing(current_user, school),
+        button=ButtonForm(),
     )
+
+
+@bp.post("/<int:school_id>/sharing")
+@staff_required("admin", "lead")
+def set_sharing_for_school(school_id: int):
+    """Share every pupil of the school with the partnership's leads, or stop sharing."""
+    school = current_scope().school_or_404(db.session, school_id)
+    if not can_set_sharing(current_user, school):
+        abort(403)
+    form = ButtonForm()
+    choice = request.form.get("share", "")
+    if not form.validate_on_submit() or choice not in ("all", "none"):
+        flash("That button had expired or was not understood, so nothing was changed. Please try again.", "error")
+        return redirect(url_for(".show_school", school_id=school.id)), 303
+    changed = set_school_sharing(db.session, current_user, school, choice == "all")
+    db.session.commit()
+    flash(f"{changed} pupil record(s) changed: " + (
+        "every pupil is now shared with the partnership's leads." if choice == "all"
+        else "no pupil is shared individually with the partnership's leads now."), "success")
+    return redirect(url_for(".show_school", school_id=school.id))
 
 
 @bp.route("/<int:school_id>/edit", methods=["GET", "POST"])

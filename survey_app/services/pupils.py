@@ -25,6 +25,7 @@ FIELD_LABELS = {
     "upn": "UPN", "first_name": "First name", "surname": "Surname", "year_group": "Year group",
     "reg_group": "Reg group", "gender": "Gender", "sen": "SEN", "fsm": "FSM", "eal": "EAL",
     "archived": "Archived", "school_id": "School", "flags": "Flags", "left_on": "Left the school on",
+    "shared_with_partnership": "Shared with the partnership",
 }
 EDITABLE = ("first_name", "surname", "year_group", "reg_group", "gender", "sen", "fsm", "eal")
 STATUSES = {"current": "On roll", "archived": "Archived", "all": "All pupils"}
@@ -209,6 +210,45 @@ def update_pupil(session: Session, staff: StaffUser, pupil: Pupil, values: dict[
     if changes:
         record_change(session, staff, "pupil", pupil.id, "edited", changes)
     return changes
+
+
+def can_set_sharing(staff: StaffUser, school) -> bool:
+    """True when `staff` decides whether the school's pupils are shared with its partnership:
+    an admin, or a lead of that school (the school's decision, not the partnership's)."""
+    if school.partnership_id is None:
+        return False
+    return staff.role == "admin" or (staff.role == "lead" and staff.school_id == school.id)
+
+
+def set_sharing(session: Session, staff: StaffUser, pupil: Pupil, shared: bool) -> bool:
+    """Share (or stop sharing) one pupil's data with the partnership's leads; False when
+    nothing changed. Does not commit."""
+    if pupil.shared_with_partnership == shared:
+        return False
+    pupil.shared_with_partnership = shared
+    record_change(session, staff, "pupil", pupil.id, "sharing", {"shared_with_partnership": [not shared, shared]})
+    return True
+
+
+def sharing_counts(session: Session, school) -> dict[str, int]:
+    """Return how many of the school's pupils on roll are shared with the partnership, and not."""
+    rows = session.execute(
+        select(Pupil.shared_with_partnership, func.count())
+        .where(Pupil.school_id == school.id, Pupil.archived.is_(False))
+        .group_by(Pupil.shared_with_partnership)
+    ).all()
+    counts = {bool(shared): n for shared, n in rows}
+    return {"shared": counts.get(True, 0), "private": counts.get(False, 0)}
+
+
+def set_school_sharing(session: Session, staff: StaffUser, school, shared: bool) -> int:
+    """Share (or stop sharing) every pupil of a school; return how many changed. Does not commit."""
+    pupils = session.scalars(
+        select(Pupil).where(Pupil.school_id == school.id, Pupil.shared_with_partnership.is_(not shared))
+    ).all()
+    for pupil in pupils:
+        set_sharing(session, staff, pupil, shared)
+    return len(pupils)
 
 
 def set_archived(session: Session, staff: StaffUser, pupil: Pupil, archived: bool) -> bool:
