@@ -82,5 +82,13 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", production),
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "DEFAULT_TIMEZONE": os.environ.get("DEFAULT_TIMEZONE", "Europe/London"),
+        # Data protection: pupils who left more than RETENTION_DAYS ago are erased by
+        # `apply-retention` (730 days: two years after leaving, enough to follow a pupil
+        # up after a programme ends). PSEUDONYM_KEY keeps research pseudonyms stable; when
+        # empty one is derived from SECRET_KEY (so rotating that key changes them).
+        "RETENTION_DAYS": int(os.environ.get("RETENTION_DAYS", 730)),
+        "PSEUDONYM_KEY": os.environ.get("PSEUDONYM_KEY", ""),
+        # Aggregates (and research exports) over fewer pupils than this are not shown.
+        "SUPPRESSION_THRESHOLD": int(os.environ.get("SUPPRESSION_THRESHOLD", 5)),
         "BENCHMARK_ENDPOINTS": _flag("BENCHMARK_ENDPOINTS", False),
     }

@@ -1,7 +1,8 @@
-"""Administrators: staff accounts, roles, lock-outs and reset links."""
+"""Administrators: staff accounts, roles, lock-outs and reset links; the audit log, subject
+access and erasure of a pupil's data."""
 
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/staff/admin")
 
-from . import routes  # noqa: E402,F401
+from . import data_routes, routes  # noqa: E402,F401

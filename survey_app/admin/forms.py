@@ -6,17 +6,21 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
+    IntegerField,
     PasswordField,
+    SearchField,
     SelectChoice,
     SelectField,
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..db import db
 from ..models import StaffUser
+from ..services.audit_log import ACTION_KINDS
 from ..services.staff_accounts import EMAIL_PATTERN, normalise_email, password_problems
 from .operations import ROLE_LABELS
 
@@ -83,3 +87,42 @@ class ButtonForm(FlaskForm):
     """A button that changes something: only the CSRF token travels with it."""
 
     submit = SubmitField("Confirm")
+
+
+class PlainDateField(DateField):
+    """A date field whose refusal says what to type."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError("Give a date like 2026-11-30.") from None
+
+
+class AuditSearchForm(FlaskForm):
+    """The audit log's filters, read from the query string (a GET changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    who = SearchField("Staff member", filters=[_strip], validators=[Optional(), Length(max=254)])
+    pupil = SearchField("Pupil (name or UPN)", filters=[_strip], validators=[Optional(), Length(max=100)])
+    what = SelectField("What", choices=[SelectChoice("", "Anything")]
+                       + [SelectChoice(k.key, k.label) for k in ACTION_KINDS], default="",
+                       invalid_choice_message="Choose what to look for from the list.")
+    since = PlainDateField("From", validators=[Optional()])
+    until = PlainDateField("To", validators=[Optional()])
+    pupil_id = IntegerField("Pupil record", validators=[Optional(), NumberRange(min=1)])
+    page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, message="Pages start at 1.")])
+
+    def validate_until(self, field):
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError("The end date is before the start date.")
+
+
+class EraseForm(FlaskForm):
+    upn = StringField("Type the pupil's UPN to confirm", filters=[_strip],
+                      validators=[DataRequired(message="Type the pupil's UPN to confirm."), Length(max=20)],
+                      render_kw={"autocomplete": "off", "spellcheck": "false"})
+    submit = SubmitField("Erase this pupil for good")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from ..access import STAFF_SEEN, request_next, safe_next, staff_required
 from ..db import db, utcnow
 from ..extensions import limiter
-from ..services import staff_accounts
+from ..services import audit_log, staff_accounts
 from ..services.audit import record_change
 from . import bp
 from .forms import ChangePasswordForm, ResetPasswordForm, SignInForm, SignOutForm
@@ -25,6 +25,8 @@ def sign_in():
         form.next.data = request_next() or ""
     if form.validate_on_submit():
         result = staff_accounts.authenticate(db.session, form.email.data, form.password.data, utcnow())
+        if result.user is None:
+            audit_log.record_sign_in_refused(db.session, form.email.data, result.message, request.remote_addr)
         db.session.commit()
         if result.user is not None:
             target = safe_next(form.next.data) or url_for("staff.dashboard")
@@ -35,6 +37,7 @@ def sign_in():
 
             session[STAFF_SEEN] = time.time()
             record_change(db.session, result.user, "staff", result.user.id, "signed in", {})
+            audit_log.record_sign_in(db.session, result.user, request.remote_addr)
             db.session.commit()
             return redirect(target)
         form.password.errors.append(result.message)
@@ -46,6 +49,9 @@ def sign_in():
 def sign_out():
     form = SignOutForm()
     if form.validate_on_submit() or not current_user.is_authenticated:
+        if current_user.is_authenticated:
+            audit_log.record_sign_out(db.session, current_user.id, request.remote_addr)
+            db.session.commit()
         logout_user()
         session.clear()
         flash("You have signed out.", "info")

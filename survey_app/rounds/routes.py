@@ -30,6 +30,7 @@ from ..security import no_store
 from ..services import rounds as round_service
 from ..services import slips as slip_service
 from ..services.access_codes import format_code
+from ..services.audit_log import record_export
 from ..services.completion import round_summaries
 from ..services.questionnaire_store import sync_directory
 from ..services.rounds import MODE_LABELS, PHASE_LABELS, RoundError, RoundSettings
@@ -377,6 +378,15 @@ def _code_selection(round_id: int):
     return survey_round, rows, filters
 
 
+def _record_codes_export(survey_round: SurveyRound, what: str, rows, filters: dict) -> None:
+    """Note in the audit log that someone took a round's codes away (a page or a file)."""
+    # One pupil's slip is linked to the pupil (only when found: an unknown id has no row).
+    detail = {k: v for k, v in filters.items() if k != "pupil"}
+    record_export(db.session, _staff().id, what, pupil_id=filters.get("pupil") if rows else None, round=survey_round.id,
+                  codes=len(rows), **detail)
+    db.session.commit()
+
+
 def _download_name(survey_round: SurveyRound, extension: str) -> str:
     stem = secure_filename(survey_round.name.lower().replace(" ", "-")) or "round"
     return f"codes-{survey_round.id}-{stem[:60]}.{extension}"
@@ -395,6 +405,7 @@ def codes(round_id: int):
 @staff_required()
 def slips(round_id: int):
     survey_round, rows, filters = _code_selection(round_id)
+    _record_codes_export(survey_round, "access-code slips (print page)", rows, filters)
     address = slip_service.display_address(url_for("pupil.start", _external=True))
     return no_store(Response(render_template(
         "rounds/slips.html", round=survey_round, sheets=slip_service.sheets(rows), count=len(rows),
@@ -407,7 +418,8 @@ def slips(round_id: int):
 @bp.get("/<int:round_id>/slips.pdf")
 @staff_required()
 def slips_pdf(round_id: int):
-    survey_round, rows, _ = _code_selection(round_id)
+    survey_round, rows, filters = _code_selection(round_id)
+    _record_codes_export(survey_round, "access-code slips (PDF)", rows, filters)
     address = slip_service.display_address(url_for("pupil.start", _external=True))
     pdf = slip_service.slips_pdf(slip_service.slips_of(rows), address, title=survey_round.name)
     response = Response(pdf, mimetype="application/pdf")
@@ -419,7 +431,8 @@ def slips_pdf(round_id: int):
 @bp.get("/<int:round_id>/codes.csv")
 @staff_required()
 def codes_csv(round_id: int):
-    survey_round, rows, _ = _code_selection(round_id)
+    survey_round, rows, filters = _code_selection(round_id)
+    _record_codes_export(survey_round, "access codes (CSV)", rows, filters)
     # The byte-order mark makes Excel read the names as UTF-8.
     response = Response("\ufeff" + slip_service.codes_csv(rows), mimetype="text/csv")
     response.headers.set("Content-Disposition", "attachment",
@@ -446,3 +459,6 @@ def reissue_code(round_id: int, pupil_id: int):
         return redirect(url_for(".codes", round_id=survey_round.id, pupil=pupil_id))
     return no_store(Response(render_template(
         "rounds/reissue.html", round=survey_round, row=rows[0], form=form)))
+
+
+from . import research  # noqa: E402,F401  (the research export pages)

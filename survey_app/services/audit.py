@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..models import ChangeLog, StaffUser
+from .audit_log import record_change_event
 
 
 def record_change(
@@ -20,6 +21,8 @@ def record_change(
         action=action, changes=changes,
     )
     session.add(entry)
+    # The audit log keeps who changed which record, even after erasure removes the values here.
+    record_change_event(session, entry.staff_id, entity, entity_id, action, changes)
     return entry
 
 
