@@ -109,8 +109,12 @@ def _bands(rng: random.Random, key: str, n: int, shift: float, hide: bool) -> Ba
         # Two small cells in one row and one column hidden, as complementary suppression would.
         for r, c in ((0, 1), (0, 0), (1, 0), (1, 1)):
             cells[r][c] = None
+    down = sum(counts[r][c] for r in range(4) for c in range(4) if c < r)
+    up = sum(counts[r][c] for r in range(4) for c in range(4) if c > r)
+    stayed = n - down - up
     return BandMovement(factor=key, bands=list(BANDS), counts=cells, row_totals=rows,
-                        column_totals=cols, total=n)
+                        column_totals=cols, total=n, moved_down=None if hide else down, stayed=stayed,
+                        moved_up=None if hide else up)
 
 
 def _distribution(rng: random.Random, key: str, n: int, shift: float, hide: bool) -> ChangeDistribution:

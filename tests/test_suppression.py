@@ -62,3 +62,20 @@ def test_split_sides_hide_the_same_cells(a, b, threshold):
         assert [v is None for v in ra] == [v is None for v in rb]
     assert [v is None for v in ta.row_totals] == [v is None for v in tb.row_totals]
     assert (ta.total is None) == (tb.total is None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 12), min_size=4, max_size=4), min_size=4, max_size=4), st.integers(2, 6))
+def test_band_groups_take_part_in_complementary_suppression(counts, threshold):
+    size = range(4)
+    groups = [[(r, c) for r in size for c in size if c < r], [(r, r) for r in size],
+              [(r, c) for r in size for c in size if c > r]]
+    t = suppress_table(counts, threshold, groups=groups)
+    for g, cells in enumerate(groups):
+        total = t.group_totals[g]
+        assert total is None or not 0 < total < threshold
+        if total is not None:
+            assert sum(t.cells[r][c] is None for r, c in cells) != 1
+            assert total == sum(counts[r][c] for r, c in cells)
+    if t.total is not None:
+        assert sum(v is None for v in t.group_totals) != 1

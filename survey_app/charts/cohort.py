@@ -313,39 +313,16 @@ def mean_profile_figure(report: CohortReport) -> go.Figure:
 
 # ---- movement between bands ----
 
-_MISSING = object()
-
-
 def band_summary(movement: BandMovement) -> dict[str, int | None] | None:
     """Return pupils who moved down, stayed and moved up a band (bands lowest first), or
     None when the whole table is withheld.
 
-    Taken from `moved_down`, `stayed` and `moved_up` when the movement has them (already
-    suppressed), else summed from the cells: a group of movements is withheld when it
-    holds a withheld cell; when that would leave exactly one group withheld beside a shown
-    total, the smaller other group is withheld too, so the hidden group cannot be worked
-    out by subtraction.
+    The report suppresses these three counts together with the band table (they take part
+    in its complementary suppression), so they are used as they are.
     """
     if movement.total is None:
         return None
-    # Counts of movers suppressed as their own line (down + same + up = total) keep far more
-    # to show than sums of suppressed cells; used when the report carries them.
-    direct = [getattr(movement, name, _MISSING) for name in ("moved_down", "stayed", "moved_up")]
-    if _MISSING not in direct:
-        return dict(zip(("down", "same", "up"), direct, strict=True))  # type: ignore[arg-type]
-    groups: dict[str, list[int | None]] = {"down": [], "same": [], "up": []}
-    for frm, row in enumerate(movement.counts):
-        for to, count in enumerate(row):
-            groups["same" if to == frm else ("up" if to > frm else "down")].append(count)
-    summary: dict[str, int | None] = {
-        key: None if any(v is None for v in values) else sum(values)  # type: ignore[arg-type]
-        for key, values in groups.items()
-    }
-    hidden = [key for key, value in summary.items() if value is None]
-    if len(hidden) == 1:
-        shown = sorted((v, k) for k, v in summary.items() if v is not None)
-        summary[shown[0][1]] = None
-    return summary
+    return {"down": movement.moved_down, "same": movement.stayed, "up": movement.moved_up}
 
 
 def band_movement_figure(report: CohortReport, comparison: int | None = None) -> go.Figure:

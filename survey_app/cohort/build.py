@@ -315,17 +315,24 @@ class _Builder:
                 table[index[c.band_before]][index[c.band_after]] += c.n
         return table
 
+    def movement_groups(self) -> list[list[tuple[int, int]]]:
+        """Cells of the band table: moved down, stayed, moved up (bands lowest first)."""
+        size = range(len(self.band_keys))
+        return [[(r, c) for r in size for c in size if c < r], [(r, r) for r in size],
+                [(r, c) for r in size for c in size if c > r]]
+
     def _bands(self, factor, cells, withheld: bool, table=None) -> BandMovement:
         if withheld:
             size = len(self.band_keys)
             return BandMovement(factor, self.band_labels, [[None] * size for _ in range(size)],
                                 [None] * size, [None] * size, None)
         if table is None:
-            table = suppress_table(self.band_counts(cells), self.threshold)
+            table = suppress_table(self.band_counts(cells), self.threshold, groups=self.movement_groups())
         if table.hidden:
             self.any_cell_withheld = True
+        down, stayed, up = table.group_totals
         return BandMovement(factor, self.band_labels, table.cells, table.row_totals, table.column_totals,
-                            table.total)
+                            table.total, down, stayed, up)
 
     def bin_counts(self, cells) -> list[int]:
         counts = [0] * (len(BIN_EDGES) - 1)
@@ -386,7 +393,8 @@ class _Builder:
                 if any(not statistic_allowed(sum(c.n for c in side), self.threshold) for side in per_side):
                     entry["factors"].add(f.key)
                     continue
-                tables = suppress_split_tables([self.band_counts(side) for side in per_side], self.threshold)
+                tables = suppress_split_tables([self.band_counts(side) for side in per_side], self.threshold,
+                                               self.movement_groups())
                 bins = suppress_split_tables([[self.bin_counts(side)] for side in per_side], self.threshold)
                 entry["bands"][f.key] = tables
                 entry["bins"][f.key] = [t.cells[0] for t in bins]

@@ -78,6 +78,11 @@ class BandMovement:
     row_totals: list[int | None]
     column_totals: list[int | None]
     total: int | None
+    # Pupils who moved to a lower band, stayed in theirs, moved to a higher band (bands lowest
+    # first); suppressed together with the table, so no cell can be worked out from them.
+    moved_down: int | None = None
+    stayed: int | None = None
+    moved_up: int | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,7 @@ class CohortReport:
     @property
     def suppression_note(self) -> str:
         return (
-            f"Figures about fewer than {self.threshold} pupils are withheld (shown as \u201c<{self.threshold}\u201d"
-            " or left blank), and where needed one more figure is withheld so that a hidden figure"
-            " cannot be worked out from the totals."
+            f"Figures about fewer than {self.threshold} pupils are withheld, and where needed one more"
+            " figure is withheld so that a hidden figure cannot be worked out from the totals. Withheld"
+            " figures are marked \u201cc\u201d on the page and left blank in files."
         )

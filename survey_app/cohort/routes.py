@@ -78,7 +78,7 @@ def print_view():
 
     _, report = _report_or_400(_selection_args())
     _record_export(report, "report-html")
-    html = report_html(report)
+    html = report_html(report, back_href=url_for("cohort.cohort_page") + "?" + report.selection_query)
     db.session.commit()
     return html
 

@@ -14,7 +14,7 @@ Pure code: lists of counts in, lists with None for withheld out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DEFAULT_THRESHOLD = 5
 
@@ -35,17 +35,22 @@ class SuppressedTable:
     row_totals: list[int | None]
     column_totals: list[int | None]
     total: int | None
+    group_totals: list[int | None] = field(default_factory=list)  # sums over the `groups` asked for
 
     @property
     def hidden(self) -> int:
         """The number of withheld cells (margins included)."""
         values = [c for row in self.cells for c in row] + self.row_totals + self.column_totals + [self.total]
-        return sum(v is None for v in values)
+        return sum(v is None for v in values + self.group_totals)
 
 
-def _lines(rows: int, cols: int) -> list[tuple[tuple[str, int, int], list[tuple[str, int, int]]]]:
-    """Each additive line of a table with margins: (its total, its parts)."""
+def _lines(rows: int, cols: int, groups: Sequence[Sequence[tuple[int, int]]] = ()) -> list:
+    """Each additive line of a table with margins and any extra groups: (its total, its parts)."""
     lines = []
+    for g, cells in enumerate(groups):
+        lines.append((("grp", g, 0), [("cell", r, c) for r, c in cells]))
+    if groups:
+        lines.append((("all", 0, 0), [("grp", g, 0) for g in range(len(groups))]))
     for r in range(rows):
         lines.append((("row", r, 0), [("cell", r, c) for c in range(cols)]))
     for c in range(cols):
@@ -60,11 +65,14 @@ Key = tuple[str, int, int]  # ("cell", row, col), ("row", row, 0), ("col", 0, co
 
 def suppress_table(
     counts: Sequence[Sequence[int]], threshold: int, force_hidden: set[Key] | None = None,
+    groups: Sequence[Sequence[tuple[int, int]]] = (),
 ) -> SuppressedTable:
     """Return a table of counts with small cells and margins withheld, complementary included.
 
     `force_hidden` names cells or margins to withhold whatever their value (used to keep
-    sub-groups of one cohort consistent with each other).
+    sub-groups of one cohort consistent with each other). `groups` are further sums that
+    are shown (lists of (row, column) cells covering the table, e.g. the diagonal): each
+    is withheld when small and takes part in complementary suppression like a margin.
     """
     rows = len(counts)
     cols = len(counts[0]) if rows else 0
@@ -76,9 +84,11 @@ def suppress_table(
     for c in range(cols):
         value[("col", 0, c)] = sum(int(counts[r][c]) for r in range(rows))
     value[("all", 0, 0)] = sum(value[("row", r, 0)] for r in range(rows))
+    for g, cells in enumerate(groups):
+        value[("grp", g, 0)] = sum(int(counts[r][c]) for r, c in cells)
     hidden = {key for key, v in value.items() if is_small(v, threshold)}
     hidden |= set(force_hidden or ())
-    lines = _lines(rows, cols)
+    lines = _lines(rows, cols, groups)
     changed = True
     while changed:
         changed = False
@@ -104,6 +114,7 @@ def suppress_table(
         row_totals=[shown(("row", r, 0)) for r in range(rows)],
         column_totals=[shown(("col", 0, c)) for c in range(cols)],
         total=shown(("all", 0, 0)),
+        group_totals=[shown(("grp", g, 0)) for g in range(len(groups))],
     )
 
 
@@ -122,11 +133,12 @@ def hidden_keys(table: SuppressedTable) -> set[Key]:
     keys |= {("col", 0, c) for c, v in enumerate(table.column_totals) if v is None}
     if table.total is None:
         keys.add(("all", 0, 0))
+    keys |= {("grp", g, 0) for g, v in enumerate(table.group_totals) if v is None}
     return keys
 
 
 def suppress_split_tables(
-    sides: Sequence[Sequence[Sequence[int]]], threshold: int
+    sides: Sequence[Sequence[Sequence[int]]], threshold: int, groups: Sequence[Sequence[tuple[int, int]]] = (),
 ) -> list[SuppressedTable]:
     """Suppress the same table for two or more sub-groups whose sum is shown elsewhere.
 
@@ -135,7 +147,7 @@ def suppress_split_tables(
     """
     forced: set[Key] = set()
     while True:
-        tables = [suppress_table(side, threshold, forced) for side in sides]
+        tables = [suppress_table(side, threshold, forced, groups) for side in sides]
         union = set().union(*(hidden_keys(t) for t in tables)) if tables else set()
         if union <= forced:
             return tables
