@@ -92,8 +92,10 @@ def test_csv_download_matches_the_report_and_is_audited(client, cohort):
     text = resp.data.decode("utf-8-sig")
     assert "Feelings about school" in text or "feelings_about_school" in text
     assert list(csv.reader(io.StringIO(text)))
-    events = db.session.query(AuditEvent).filter_by(action="cohort export").all()
-    assert events and events[-1].detail["format"] == "csv"
+    from survey_app.services.audit_log import EXPORTED
+
+    events = db.session.query(AuditEvent).filter_by(action=EXPORTED).all()
+    assert events and events[-1].detail["format"] == "csv" and events[-1].detail["what"] == "cohort change (csv)"
 
 
 def test_xlsx_download_opens(client, cohort):

@@ -180,10 +180,8 @@ def _bytes_io(data: bytes):
 
 def _record_export(report, fmt: str, chart: str | None = None, staff_id: int | None = None, session=None) -> None:
     """Note the export in the audit log (who exported which selection, in which format)."""
-    from ..models import AuditEvent
+    from ..services.audit_log import record_export
 
-    (session or db.session).add(AuditEvent(
-        at=utcnow(), staff_id=staff_id if staff_id is not None else current_user.id, action="cohort export",
-        detail={"format": fmt, "chart": chart, "selection": report.selection_query,
-                "rounds": [r.id for r in report.rounds]},
-    ))
+    record_export(session or db.session, staff_id if staff_id is not None else current_user.id,
+                  f"cohort change ({fmt})", format=fmt, chart=chart, selection=report.selection_query,
+                  rounds=[r.id for r in report.rounds])
