@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -34,6 +34,12 @@ MESSAGES = {
 }
 
 
+# PostgreSQL states that mean "the database cannot take writes just now" but arrive as
+# errors other than OperationalError: a read-only transaction (a replica, or a database
+# set read-only during an incident). A 503 tells the survey page to keep and re-send.
+CANNOT_WRITE_NOW = {"25006"}
+
+
 def wants_json() -> bool:
     """Return True for the autosave API and clients that ask for JSON."""
     if request.path.startswith("/survey/api/") or request.path == "/healthz":
@@ -50,6 +56,10 @@ def error_response(status: int, message: str | None = None):
     if wants_json():
         resp = jsonify(error=title, message=text, status=status)
     else:
+        if status >= 500 and "_login_user" not in g:
+            # Rendering would load the signed-in staff member for the page, from the
+            # database that may be what failed: render this page as signed out instead.
+            g._login_user = current_app.login_manager.anonymous_user()
         # Staff pages keep their header and navigation; a server or database fault gets the
         # plain page, which needs nothing from the database to render.
         staff_look = request.path.startswith("/staff") and status < 500
@@ -90,6 +100,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(SQLAlchemyError)
     def _database_error(exc: SQLAlchemyError):
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) in CANNOT_WRITE_NOW:
+            return _database_down(exc)
         log.exception("database error")
         db.session.rollback()
         return error_response(500)

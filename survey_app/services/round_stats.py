@@ -18,6 +18,7 @@ from ..models import Answer, FactorScore, Response, RoundFactorStats, SurveyRoun
 from ..questionnaires import Questionnaire
 from ..scoring.reliability import alpha_from_moments
 from .questionnaire_store import definition_of
+from .responses import insert_for
 
 STALE_AFTER = timedelta(minutes=10)
 # Below this many baseline pupils, the questionnaire's reference values are used instead.
@@ -48,8 +49,7 @@ def compute_round_stats(
     ).all()
     by_factor = {factor: (n, s, sq) for factor, n, s, sq in moments}
     finished = _finished_count(session, survey_round.id)
-    session.execute(delete(RoundFactorStats).where(RoundFactorStats.round_id == survey_round.id))
-    out = {}
+    values = []
     for factor in q.factors:
         n, total, total_sq = by_factor.get(factor.key, (0, None, None))
         mean = sd = None
@@ -59,14 +59,27 @@ def compute_round_stats(
             variance = max(0.0, (total_sq - total * total / n) / (n - 1))
             sd = math.sqrt(variance)
         alpha, alpha_n = _alpha(session, q, survey_round.id, factor.key)
-        row = RoundFactorStats(
-            round_id=survey_round.id, factor=factor.key, n=n or 0, mean=mean, sd=sd, alpha=alpha,
-            alpha_n=alpha_n, finished_responses=finished, computed_at=now,
-        )
-        session.add(row)
-        out[factor.key] = row
-    session.flush()
-    return out
+        values.append({
+            "round_id": survey_round.id, "factor": factor.key, "n": n or 0, "mean": mean, "sd": sd,
+            "alpha": alpha, "alpha_n": alpha_n, "finished_responses": finished, "computed_at": now,
+        })
+    # Two requests often compute the same round at once (teachers opening pages together):
+    # an upsert lets the later one wait and overwrite, where delete-and-insert failed on the
+    # unique (round, factor) with a 500 (benchmarks/load.py found it).
+    table = RoundFactorStats.__table__
+    stmt = insert_for(session, table)
+    session.execute(delete(RoundFactorStats).where(
+        RoundFactorStats.round_id == survey_round.id,
+        RoundFactorStats.factor.not_in([f.key for f in q.factors])))
+    session.connection().execute(stmt.on_conflict_do_update(
+        index_elements=["round_id", "factor"],
+        set_={key: stmt.excluded[key] for key in values[0] if key not in ("round_id", "factor")},
+    ), values)
+    rows = session.scalars(
+        select(RoundFactorStats).where(RoundFactorStats.round_id == survey_round.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    return {r.factor: r for r in rows}
 
 
 def _alpha(session: Session, q: Questionnaire, round_id: int, factor: str) -> tuple[float | None, int]:
