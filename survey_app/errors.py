@@ -20,6 +20,8 @@ MESSAGES = {
     403: ("Not allowed", "You do not have permission to do that."),
     404: ("Page not found", "We could not find that page. Check the address, or go back and try again."),
     405: ("Not allowed", "That page cannot be used like that."),
+    409: ("No more answers can be saved", "This survey has closed or is already finished. "
+          "The answers you gave are kept."),
     413: ("Too much sent", "That was too large to accept. Nothing was changed."),
     429: ("Too many tries", "Please wait a minute before trying again, or ask your teacher for help."),
     500: (

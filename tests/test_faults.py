@@ -328,6 +328,7 @@ def test_round_closed_while_answering(app, world, backend):
     assert check.status_code == 200
     finish = pupil.client.post("/survey/finish", data={"csrf_token": csrf_from(check.text)})
     assert finish.status_code == 409 and CLOSED in finish.text and no_traceback(finish.text)
+    assert "No more answers can be saved" in finish.text and "Something went wrong" not in finish.text
     # Signing in again with the code says the survey has closed.
     other = app.test_client()
     start = other.get("/")
@@ -697,3 +698,145 @@ def test_round_statistics_computed_by_two_requests_at_once(app, world, backend):
         f"PostgreSQL), the second waited {waited[0]:.1f} s for the first; {len(rows)} rows, one per factor",
         errors=0, rows=len(rows),
     )
+
+
+# ----- the survey page itself (headless Chromium): what the pupil sees ------------------------------
+
+SHOTS = os.environ.get("FAULT_SCREENSHOTS")  # a folder: keep screenshots of the pages seen
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from tests.browser.support import CHROMIUM, launch_chromium
+
+    if not CHROMIUM.exists():
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} not found (REQUIRE_BROWSER=1)", pytrace=False)
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium to run browser checks")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        browser = launch_chromium(playwright)
+    except Exception:
+        playwright.stop()
+        raise
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+def _browser_page(chromium, base_url: str):
+    from tests.browser.support import DEFAULT_TIMEOUT_MS, VIEWPORTS
+
+    context = chromium.new_context(base_url=base_url, viewport=VIEWPORTS["desktop"])
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    return context, context.new_page()
+
+
+def _shot(page, name: str) -> None:
+    if SHOTS:
+        from pathlib import Path
+
+        from tests.browser.support import save_screenshot
+
+        save_screenshot(page, Path(SHOTS), name, "desktop")
+
+
+@pytest.mark.browser
+def test_survey_page_keeps_and_resends_answers_across_a_postgresql_outage(proxied_pg, chromium):
+    from playwright.sync_api import expect
+
+    from tests.browser.pupil import choose, label_for, sign_in, value_for, wait_saved
+    from tests.browser.support import LiveServer
+
+    app, proxy, direct_url = proxied_pg
+    world = World(app, pupils=1)
+    code = world.code_of(0)
+    items = [s.id for s in world.q.statements]
+    db.session.close()
+    server = LiveServer(app).start()
+    context, page = _browser_page(chromium, server.url)
+    try:
+        sign_in(page, code)
+        for index in range(3):
+            choose(page, index + 1, label_for(world, index))
+        wait_saved(page)
+
+        proxy.cut()
+        down_at = time.monotonic()
+        for index in range(3, 8):
+            choose(page, index + 1, label_for(world, index))
+        choose(page, 1, label_for(world, 2))  # an answer changed during the outage
+        status = page.locator("#save-status")
+        expect(status).to_have_attribute("data-state", "offline")
+        expect(status).to_contain_text("6 answers are kept on this computer")
+        expect(page.locator("#save-alert")).to_contain_text("waiting for the connection")
+        _shot(page, "fault-postgresql-down")
+        kept = page.evaluate("Object.keys(JSON.parse(localStorage.getItem('survey-pending-' + "
+                             "document.getElementById('survey-form').dataset.response) || '{}')).length")
+        assert kept == 6  # also in localStorage, should the pupil close the tab
+        time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
+
+        proxy.restore()
+        back_at = time.monotonic()
+        wait_saved(page, timeout=25_000)  # the page retries on its own (1, 2, 4, 8 s...)
+        resent_after = time.monotonic() - back_at
+        expect(page.locator("#save-alert")).to_contain_text("Connection back: all your answers are saved.")
+        _shot(page, "fault-postgresql-back")
+    finally:
+        context.close()
+        server.stop()
+
+    engine = sa.create_engine(direct_url)
+    try:
+        with engine.connect() as conn:
+            rows = dict(conn.execute(sa.select(Answer.item, Answer.value)).all())
+    finally:
+        engine.dispose()
+    want = {items[i]: value_for(world, i) for i in range(8)}
+    want[items[0]] = value_for(world, 2)
+    assert rows == want
+    record_figures(
+        "postgresql_stopped_survey_page",
+        f"survey page in Chromium, PostgreSQL down {back_at - down_at:.1f} s: 6 answers given during the "
+        f"outage kept (page and localStorage), page said so, re-sent by the page {resent_after:.1f} s after "
+        f"restart; answers lost 0 of {len(want)}",
+        outage_s=round(back_at - down_at, 1), kept_during_outage=6, resent_after_s=round(resent_after, 1),
+        answers_lost=0,
+    )
+
+
+@pytest.mark.browser
+def test_survey_page_says_plainly_when_the_round_closes(app, world, backend, chromium):
+    from playwright.sync_api import expect
+
+    from survey_app.services.rounds import close_now
+    from tests.browser.pupil import choose, label_for, sign_in, stored_answers, wait_saved
+    from tests.browser.support import LiveServer
+
+    server = LiveServer(app).start()
+    context, page = _browser_page(chromium, server.url)
+    try:
+        sign_in(page, world.code_of(0))
+        for index in range(2):
+            choose(page, index + 1, label_for(world, index))
+        wait_saved(page)
+        close_now(db.session, None, world.round, utcnow() - timedelta(seconds=1))
+        db.session.commit()
+
+        choose(page, 3, label_for(world, 2))
+        status = page.locator("#save-status")
+        expect(status).to_have_attribute("data-state", "error")
+        expect(status).to_have_text(CLOSED)
+        expect(page.locator("#save-alert")).to_have_text(CLOSED)
+        _shot(page, f"fault-round-closed-{backend}")
+        page.goto("/survey/check")
+        page.get_by_role("button", name="Finish the survey").click()
+        expect(page.get_by_role("heading", name="No more answers can be saved")).to_be_visible()
+        expect(page.get_by_text(CLOSED)).to_be_visible()
+        _shot(page, f"fault-round-closed-finish-{backend}")
+    finally:
+        context.close()
+        server.stop()
+    assert stored_answers(world, 0) == {world.q.statements[i].id: world.q.scale[i % 4].value for i in range(2)}
