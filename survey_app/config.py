@@ -65,8 +65,10 @@ def load_config(instance_path: str) -> dict:
         "QUESTIONNAIRE_DIR": os.environ.get(
             "QUESTIONNAIRE_DIR", str(Path(__file__).resolve().parent.parent / "questionnaires")
         ),
-        # Rate limits: memory in one process; Redis when several workers share them.
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Rate limits: memory in one process; Redis when several workers share them
+        # (in production REDIS_URL is used unless RATELIMIT_STORAGE_URI says otherwise).
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
+        or (production and os.environ.get("REDIS_URL")) or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
         "CODE_ATTEMPT_LIMIT": os.environ.get("CODE_ATTEMPT_LIMIT", "10 per minute;60 per hour"),
@@ -80,6 +82,10 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "DEFAULT_TIMEZONE": os.environ.get("DEFAULT_TIMEZONE", "Europe/London"),
         # Data protection: pupils who left more than RETENTION_DAYS ago are erased by

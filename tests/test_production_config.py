@@ -1,0 +1,150 @@
+"""The production profile: no start without SECRET_KEY, secure cookies, Redis for the
+rate limits, and a gunicorn configuration that keeps no state in its workers."""
+
+from __future__ import annotations
+
+import os
+import runpy
+import subprocess
+import sys
+from http.cookies import SimpleCookie
+
+import pytest
+
+from survey_app import create_app
+from survey_app.config import ConfigError, load_config
+from tests.conftest import ROOT
+
+PRODUCTION_ENV = {
+    "SURVEY_ENV": "production",
+    "SECRET_KEY": "k" * 64,
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+@pytest.fixture
+def production_env(monkeypatch, tmp_path):
+    for name in ("SESSION_COOKIE_SECURE", "RATELIMIT_STORAGE_URI", "TRUSTED_PROXIES"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in PRODUCTION_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///" + str(tmp_path / "prod.sqlite3"))
+    return tmp_path
+
+
+def _clean_env(**changes: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"SECRET_KEY", "SURVEY_ENV", "DATABASE_URL", "RATELIMIT_STORAGE_URI"}}
+    for name, value in changes.items():
+        if value is not None:
+            env[name] = value
+    return env
+
+
+@pytest.mark.parametrize("command", [
+    ["-m", "flask", "--app", "survey_app", "db", "upgrade"],
+    ["-c", "import wsgi"],  # what each gunicorn worker does first
+])
+def test_production_without_secret_key_refuses_to_start(command, tmp_path):
+    env = _clean_env(SURVEY_ENV="production", DATABASE_URL="sqlite:///" + str(tmp_path / "x.sqlite3"))
+    done = subprocess.run([sys.executable, *command], cwd=ROOT, env=env, capture_output=True,  # noqa: S603
+                          text=True, timeout=60)
+    assert done.returncode != 0
+    assert "SECRET_KEY is not set" in done.stderr
+    assert not (tmp_path / "x.sqlite3").exists()  # refused before touching the database
+
+
+def test_every_env_but_development_and_testing_needs_the_key(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    for env in ("production", "staging", "Production "):
+        monkeypatch.setenv("SURVEY_ENV", env)
+        with pytest.raises(ConfigError, match="SECRET_KEY"):
+            load_config(str(tmp_path))
+    monkeypatch.setenv("SECRET_KEY", "")
+    with pytest.raises(ConfigError):
+        load_config(str(tmp_path))
+
+
+def test_production_settings(production_env):
+    config = load_config(str(production_env))
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["SESSION_COOKIE_HTTPONLY"] is True
+    assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert config["REMEMBER_COOKIE_SECURE"] is True
+    assert config["REMEMBER_COOKIE_HTTPONLY"] is True
+    assert config["REMEMBER_COOKIE_SAMESITE"] == "Lax"
+    assert config["PREFERRED_URL_SCHEME"] == "https"
+    # Rate limits shared by every worker, in Redis.
+    assert config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
+
+
+def test_rate_limit_storage_can_be_named_outright(production_env, monkeypatch):
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://cache.internal:6380/2")
+    assert load_config(str(production_env))["RATELIMIT_STORAGE_URI"] == "redis://cache.internal:6380/2"
+
+
+def test_development_keeps_plain_http_cookies_and_memory_limits(monkeypatch, tmp_path):
+    monkeypatch.setenv("SURVEY_ENV", "development")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    for name in ("SESSION_COOKIE_SECURE", "RATELIMIT_STORAGE_URI"):
+        monkeypatch.delenv(name, raising=False)
+    config = load_config(str(tmp_path))
+    assert config["SESSION_COOKIE_SECURE"] is False
+    assert config["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_production_cookies_are_secure_httponly_samesite(production_env):
+    app = create_app({"RATELIMIT_STORAGE_URI": "memory://"})  # no Redis needed for this
+    with app.test_client() as client:
+        resp = client.get("/", base_url="https://survey.example.org")
+        assert resp.status_code == 200
+        raw = [value for name, value in resp.headers.items() if name == "Set-Cookie"]
+    assert raw, "the sign-in page should start a session (for its CSRF token)"
+    for header in raw:
+        cookie = SimpleCookie(header)
+        assert cookie, header
+        for morsel in cookie.values():
+            assert morsel["secure"] is True, header
+            assert morsel["httponly"] is True, header
+            assert morsel["samesite"] == "Lax", header
+
+
+def test_rate_limits_go_to_redis_in_production(production_env):
+    from limits.storage import RedisStorage
+
+    from survey_app.extensions import limiter
+
+    app = create_app()
+    with app.app_context():
+        storage = limiter.storage
+        assert isinstance(storage, RedisStorage)
+        if not storage.check():
+            pytest.skip("Redis not reachable at 127.0.0.1:6379")
+
+
+def test_gunicorn_config_workers_hold_no_state(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("GUNICORN_THREADS", "6")
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["workers"] == 3 and settings["threads"] == 6
+    assert settings["worker_class"] == "gthread"
+    assert settings["preload_app"] is False
+    assert settings["wsgi_app"] == "wsgi:app"
+    assert settings["timeout"] > 0 and settings["graceful_timeout"] > 0
+    assert settings["accesslog"] == "-"
+
+
+def test_access_log_hides_password_reset_tokens():
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    logger = settings["RedactingLogger"](Config())
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/staff/reset/SECRETTOKEN123?x=1",
+               "PATH_INFO": "/staff/reset/SECRETTOKEN123", "SERVER_PROTOCOL": "HTTP/1.1"}
+    resp = SimpleNamespace(status="200 OK", headers=[], sent=10)
+    atoms = logger.atoms(resp, SimpleNamespace(headers=[]), environ, timedelta(milliseconds=5))
+    assert "SECRETTOKEN123" not in atoms["r"] and "SECRETTOKEN123" not in atoms["U"]
+    assert atoms["U"] == "/staff/reset/[redacted]"
