@@ -18,8 +18,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import optimize, special, stats
-
 EXACT_WILCOXON_MAX_N = 25
 
 
@@ -58,6 +56,8 @@ def paired_change(
     sd = math.sqrt(variance)
     if sd == 0:
         return PairedChange(n, before, after, mean_d, 0.0, mean_d, mean_d, None, None, None, None, None)
+    from scipy import special  # imported when first needed: scipy is slow to import
+
     se = sd / math.sqrt(n)
     df = n - 1
     # scipy.special's t functions are what scipy.stats.t calls, without its per-call overhead.
@@ -72,6 +72,8 @@ def paired_change(
 
 def dz_interval(t: float, n: int, confidence: float = 0.95) -> tuple[float | None, float | None]:
     """Return the confidence interval of d_z by inverting the noncentral t distribution."""
+    from scipy import optimize, special
+
     df = n - 1
     lower_tail, upper_tail = 0.5 + confidence / 2, 0.5 - confidence / 2
 
@@ -126,7 +128,9 @@ def wilcoxon_signed_rank(n_nonzero: int, w_plus: float, tie_term: float) -> Wilc
     if variance <= 0:
         return WilcoxonResult(n, w_plus, statistic, None, None, "approx")
     z = (w_plus - mean) / math.sqrt(variance)
-    return WilcoxonResult(n, w_plus, statistic, z, 2 * stats.norm.sf(abs(z)), "approx")
+    from scipy import special
+
+    return WilcoxonResult(n, w_plus, statistic, z, float(2 * special.ndtr(-abs(z))), "approx")
 
 
 def _signed_rank_counts(n: int) -> list[int]:
