@@ -127,9 +127,11 @@ def register_cli(app: Flask) -> None:
     """Add the project's commands to `flask --app survey_app` (each area brings its own)."""
     from .admin.commands import COMMANDS as admin_commands
     from .backup_commands import COMMANDS as backup_commands
+    from .cohort.commands import COMMANDS as cohort_commands
     from .rounds.commands import COMMANDS as round_commands
     from .schools.commands import COMMANDS as school_commands
 
     for command in (check_questionnaire, load_questionnaires, demo_data, rescore,
-                    *admin_commands, *school_commands, *round_commands, *backup_commands):
+                    *admin_commands, *school_commands, *round_commands, *backup_commands,
+                    *cohort_commands):
         app.cli.add_command(command)
