@@ -41,8 +41,10 @@ DATA_RESPONSE = re.compile(r'data-response="(\d+)"')
 DATA_SEQ_BASE = re.compile(r'data-seq-base="(\d+)"')
 FRIENDLY_503 = "The survey cannot reach its database just now"
 CLOSED = "This survey has closed. The answers you gave before it closed are kept."
-# The issue asks for 20 s; the suite default keeps the test near 15 s. FAULT_OUTAGE_S=20 for the full figure.
-OUTAGE_S = float(os.environ.get("FAULT_OUTAGE_S", "6"))
+# The issue's 20 s (the test then takes about 25 s); the browser check's outage is shorter
+# because the page's retries back off (1, 2, 4, 8, 15 s) and would add up to 15 s more.
+OUTAGE_S = float(os.environ.get("FAULT_OUTAGE_S", "20"))
+BROWSER_OUTAGE_S = float(os.environ.get("FAULT_BROWSER_OUTAGE_S", "6"))
 
 
 # ----- helpers ----------------------------------------------------------------------
@@ -150,8 +152,8 @@ def proxied_pg():
     options = f"{sep}options=-csearch_path%3D{schema}"
     direct = PG_URL + options
     proxied = PG_URL.replace(f"{parts.hostname}:{parts.port or 5432}", f"127.0.0.1:{proxy.port}") + options
-    app = make_test_app(proxied, SQLALCHEMY_ENGINE_OPTIONS={
-        "pool_pre_ping": True, "connect_args": {"connect_timeout": 3}})
+    app = make_test_app(proxied)  # the production engine options (pool_pre_ping)
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping")
     try:
         with app.app_context():
             db.create_all()
@@ -637,6 +639,12 @@ def test_access_code_row_untouched_by_failed_sign_in(app, world, backend):
                              .where(Response.pupil_id == world.pupils[2].id)) == 0
     resp = client.post("/confirm", data={"yes": "Yes, this is me", "csrf_token": csrf_from(confirm.text)})
     assert resp.status_code == 302
+    record_figures(
+        f"sign_in_read_only[{backend}]",
+        f"{backend}: 'this is me' while the database is read-only: 503 with the friendly message; code still "
+        f"unused, no response row; the same click works once writable",
+        status=503, half_written=0,
+    )
 
 
 # ----- two staff pages computing a round's statistics at once --------------------------------------
@@ -776,7 +784,7 @@ def test_survey_page_keeps_and_resends_answers_across_a_postgresql_outage(proxie
         kept = page.evaluate("Object.keys(JSON.parse(localStorage.getItem('survey-pending-' + "
                              "document.getElementById('survey-form').dataset.response) || '{}')).length")
         assert kept == 6  # also in localStorage, should the pupil close the tab
-        time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
+        time.sleep(max(0.0, BROWSER_OUTAGE_S - (time.monotonic() - down_at)))
 
         proxy.restore()
         back_at = time.monotonic()
@@ -840,3 +848,9 @@ def test_survey_page_says_plainly_when_the_round_closes(app, world, backend, chr
         context.close()
         server.stop()
     assert stored_answers(world, 0) == {world.q.statements[i].id: world.q.scale[i % 4].value for i in range(2)}
+    record_figures(
+        f"round_closed_survey_page[{backend}]",
+        f"{backend}: survey page in Chromium, round closed after 2 answers: the next click shows '{CLOSED}'; "
+        f"finishing shows 'No more answers can be saved' with the same words; 2 answers kept",
+        answers_kept=2, answers_lost=0,
+    )
