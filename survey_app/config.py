@@ -55,13 +55,17 @@ def load_config(instance_path: str) -> dict:
         # A fresh key per process is safe in development: sessions just end on restart.
         secret = secrets.token_hex(32)
     production = env not in DEV_ENVS
+    database_url = normalise_database_url(os.environ.get("DATABASE_URL") or default_database_url(instance_path))
+    engine_options: dict = {"pool_pre_ping": True}
+    if database_url.startswith("postgresql"):
+        # A database host that vanishes without refusing connections fails in seconds (503),
+        # instead of holding the request until the worker's timeout.
+        engine_options["connect_args"] = {"connect_timeout": int(os.environ.get("DATABASE_CONNECT_TIMEOUT", 5))}
     return {
         "SURVEY_ENV": env,
         "SECRET_KEY": secret,
-        "SQLALCHEMY_DATABASE_URI": normalise_database_url(
-            os.environ.get("DATABASE_URL") or default_database_url(instance_path)
-        ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "QUESTIONNAIRE_DIR": os.environ.get(
             "QUESTIONNAIRE_DIR", str(Path(__file__).resolve().parent.parent / "questionnaires")
         ),
