@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pingouin
 import pytest
+import sqlalchemy as sa
 from scipy import stats
 
 from survey_app.cohort.build import CohortError, cohort_report
@@ -238,3 +239,37 @@ def test_split_by_flag_and_filters_outside_scope(cohort):
         report_for(world, rounds, user=world.other_lead, split=Split("flag", flag.id))
     with pytest.raises(CohortError):
         report_for(world, rounds, group_ids=(world.group_b.id,), user=world.lead)
+
+
+def test_alpha_is_the_same_from_packed_answers_and_from_the_answers(cohort):
+    from survey_app.models import FactorScore
+
+    world, rounds, _ = cohort
+    packed = report_for(world, rounds).main.reliability
+    # Scores stored before answers were packed: the report reads the answers instead.
+    db.session.execute(sa.update(FactorScore).where(FactorScore.round_id == rounds[0].id).values(item_code=None))
+    db.session.commit()
+    unpacked = report_for(world, rounds).main.reliability
+    for a, b in zip(packed, unpacked, strict=True):
+        assert (a.round_id, a.factor, a.n) == (b.round_id, b.factor, b.n)
+        assert a.alpha == pytest.approx(b.alpha, abs=1e-9)
+
+
+def test_packed_answers_round_trip():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from survey_app.scoring.reliability import decode_items, encode_items
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.integers(1, 3), st.integers(2, 6).flatmap(lambda k: st.just(k)), st.data())
+    def check(lo, width, data):
+        hi = lo + width
+        values = data.draw(st.lists(st.integers(lo, hi), min_size=1, max_size=8))
+        code = encode_items(values, lo, hi)
+        assert decode_items(code, len(values), lo, hi) == values
+
+    check()
+    with pytest.raises(ValueError):
+        encode_items([5], 1, 4)
+    assert encode_items([1] * 40, 1, 4) is None  # too long to pack: the answers are read instead

@@ -132,7 +132,68 @@ def reliability_moments(
     session: Session, q: Questionnaire, round_id: int, cohort: ColumnElement[bool],
     split_inside: ColumnElement[bool] | None,
 ) -> dict[tuple[int, str], ItemMoments]:
-    """Return {(side, factor): ItemMoments} for one round.
+    """Return {(side, factor): ItemMoments} for one round: from the packed answers stored
+    with the factor scores (one GROUP BY over factor_scores), or, when some complete
+    scores were stored before answers were packed, from the answers themselves."""
+    coded = _coded_moments(session, q, round_id, cohort, split_inside)
+    if coded is not None:
+        return coded
+    return _answer_moments(session, q, round_id, cohort, split_inside)
+
+
+def _coded_moments(
+    session: Session, q: Questionnaire, round_id: int, cohort: ColumnElement[bool],
+    split_inside: ColumnElement[bool] | None,
+) -> dict[tuple[int, str], ItemMoments] | None:
+    lo, hi = q.scale_min, q.scale_max
+    base = hi - lo + 1
+    k_max = max((len(q.statements_of(f.key)) for f in q.factors), default=0)
+    if not k_max:
+        return {}
+    side = side_column(split_inside).label("side")
+    code = FactorScore.item_code
+    digits = [(code // (base ** i)) % base for i in range(k_max)]
+    digit_total = sum(digits[1:], digits[0])
+    complete = and_(FactorScore.items_answered == FactorScore.items_total, FactorScore.score.is_not(None))
+    columns = [func.count(code)]
+    for d in digits:
+        columns += [func.sum(d), func.sum(d * d)]
+    columns += [func.sum(digit_total), func.sum(digit_total * digit_total)]
+    rows = session.execute(
+        select(side, FactorScore.factor, func.count(), *columns)
+        .join(Response, Response.id == FactorScore.response_id)
+        .join(Pupil, Pupil.id == Response.pupil_id)
+        .where(FactorScore.round_id == round_id, complete, cohort)
+        .group_by(side, FactorScore.factor)
+    ).all()
+    out: dict[tuple[int, str], ItemMoments] = {}
+    for row in rows:
+        s, factor, n_complete, n_coded = row[0], row[1], row[2], row[3]
+        if n_coded != n_complete:
+            return None  # scores stored before answers were packed: read the answers instead
+        k = len(q.statements_of(factor))
+        if not k:
+            continue
+        values = [float(v or 0) for v in row[4:]]
+        d_sums, d_sq = values[0:2 * k_max:2][:k], values[1:2 * k_max:2][:k]
+        t_sum, t_sq = values[2 * k_max], values[2 * k_max + 1]
+        n = n_complete
+        # Digits are value - low: shift back to the scale (sums of x and x² from sums of d and d²).
+        out[(s, factor)] = ItemMoments(
+            n,
+            [ds + n * lo for ds in d_sums],
+            [dq + 2 * lo * ds + n * lo * lo for ds, dq in zip(d_sums, d_sq, strict=True)],
+            t_sum + n * k * lo,
+            t_sq + 2 * k * lo * t_sum + n * (k * lo) ** 2,
+        )
+    return out
+
+
+def _answer_moments(
+    session: Session, q: Questionnaire, round_id: int, cohort: ColumnElement[bool],
+    split_inside: ColumnElement[bool] | None,
+) -> dict[tuple[int, str], ItemMoments]:
+    """Return {(side, factor): ItemMoments} for one round, from the answers.
 
     Two GROUP BY queries: answers counted by (statement, value) over responses whose
     factor score shows every statement of that factor answered, and the factor scores of

@@ -84,4 +84,7 @@ class FactorScore(db.Model):
     items_answered: Mapped[int] = mapped_column(Integer)
     items_total: Mapped[int] = mapped_column(Integer)
     band: Mapped[str | None] = mapped_column(String(40))
+    # The factor's answers packed into one integer (scoring.reliability.encode_items) when
+    # every statement is answered: cohort reliability is summed from this table alone.
+    item_code: Mapped[int | None] = mapped_column(BigInteger)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -60,3 +60,32 @@ def cronbach_alpha(rows: Sequence[Sequence[float]]) -> AlphaResult:
     sumsq = [sum(v * v for v in col) for col in zip(*centred, strict=True)]
     totals = [sum(r) for r in centred]
     return alpha_from_moments(len(rows), sums, sumsq, sum(totals), sum(t * t for t in totals))
+
+
+MAX_CODE = 2**62
+
+
+def encode_items(values: Sequence[int], lo: int, hi: int) -> int | None:
+    """Pack one pupil's complete answers to a factor (after reverse-scoring, in statement
+    order) into one integer: statement i is digit i in base (hi - lo + 1).
+
+    Stored with the factor score, it lets the database sum each statement's values over a
+    cohort from the scores table alone (Cronbach's alpha without reading every answer).
+    None when the code would not fit in a 63-bit integer. Refuses (ValueError) a value
+    outside lo..hi.
+    """
+    base = hi - lo + 1
+    if base ** len(values) >= MAX_CODE:
+        return None
+    code = 0
+    for i, value in enumerate(values):
+        if not lo <= value <= hi:
+            raise ValueError(f"value {value} is outside the scale {lo}..{hi}")
+        code += (value - lo) * base ** i
+    return code
+
+
+def decode_items(code: int, k: int, lo: int, hi: int) -> list[int]:
+    """Return the k values packed by encode_items."""
+    base = hi - lo + 1
+    return [(code // base ** i) % base + lo for i in range(k)]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..models import AccessCode, Answer, FactorScore, Response
 from ..questionnaires import Questionnaire
 from ..scoring import score_answers
+from ..scoring.reliability import encode_items
 from .questionnaire_store import definition_of
 
 # A gap between two saves longer than this is time away, not time spent answering.
@@ -201,7 +202,8 @@ def finish_response(session: Session, response: Response, now: datetime) -> list
 def store_scores(session: Session, response: Response, now: datetime) -> list[FactorScore]:
     """(Re)compute and store the factor scores of a finished response from its answers."""
     q = definition_of(response.questionnaire)
-    results = score_answers(q, answers_of(session, response.id))
+    answers = answers_of(session, response.id)
+    results = score_answers(q, answers)
     session.execute(delete(FactorScore).where(FactorScore.response_id == response.id))
     scores = [
         FactorScore(
@@ -212,6 +214,7 @@ def store_scores(session: Session, response: Response, now: datetime) -> list[Fa
             items_answered=r.items_answered,
             items_total=r.items_total,
             band=r.band,
+            item_code=factor_item_code(q, r.factor, answers),
             computed_at=now,
         )
         for r in results
@@ -219,6 +222,16 @@ def store_scores(session: Session, response: Response, now: datetime) -> list[Fa
     session.add_all(scores)
     session.flush()
     return scores
+
+
+def factor_item_code(q, factor: str, answers: dict[str, int]) -> int | None:
+    """Return the factor's answers packed for reliability sums, or None unless all are given."""
+    statements = q.statements_of(factor)
+    if not statements or any(st.id not in answers for st in statements):
+        return None
+    lo, hi = q.scale_min, q.scale_max
+    values = [(lo + hi - answers[st.id]) if st.reversed else answers[st.id] for st in statements]
+    return encode_items(values, lo, hi)
 
 
 def insert_for(session: Session, model):
