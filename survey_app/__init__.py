@@ -12,11 +12,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .config import load_config
 from .db import db
 from .extensions import csrf, limiter, migrate
+from .routing import IdConverter
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Return the configured app; `config` overrides the environment (tests)."""
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = IdConverter  # ids past a column's range are 404, not 500
     app.config.update(load_config(app.instance_path))
     if config:
         app.config.update(config)
@@ -48,7 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .pupil import bp as pupil_bp
     from .rounds import bp as rounds_bp
     from .schools import bp as schools_bp
-    from .security import register_security_headers
+    from .security import register_input_checks, register_security_headers
     from .staff import bp as staff_bp
     from .templating import register_templating
 
@@ -64,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(bench_bp)
     register_error_handlers(app)
     register_security_headers(app)
+    register_input_checks(app)
 
     from .cli import register_cli
 

@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .db import db
@@ -107,6 +107,15 @@ def register_error_handlers(app: Flask) -> None:
         log.exception("database error")
         db.session.rollback()
         return error_response(500)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def _out_of_range(exc: Exception):
+        # A value the database cannot hold, sent in a URL or a form (an id past a PostgreSQL
+        # integer, past SQLite's 64 bits, a date past year 9999): bad input, not a fault of ours.
+        log.warning("value out of range: %s", getattr(exc, "orig", exc))
+        db.session.rollback()
+        return error_response(400, "A number or date in what was sent is too large to use. Nothing was changed.")
 
     @app.errorhandler(InternalServerError)
     def _internal(exc):

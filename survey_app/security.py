@@ -1,8 +1,9 @@
-"""Security headers on every response, and no-store on pupil pages."""
+"""Security headers on every response, no-store on pupil pages, and no NUL characters in
+what a request sends."""
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -36,6 +37,27 @@ def register_security_headers(app: Flask) -> None:
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
         return response
+
+
+NUL_MESSAGE = ("What was sent contains a character that cannot be used (a NUL character, often from "
+               "copying out of another program). Remove it and try again. Nothing was changed.")
+
+
+def register_input_checks(app: Flask) -> None:
+    """Refuse (400) a request whose path, query or form fields contain a NUL character.
+
+    PostgreSQL cannot store one (a 500 on every write or search), and SQLite's LIKE stops
+    at one (a search for "\\x00x" matched every pupil); no field ever needs it. Uploaded
+    files and JSON bodies are checked by the code that reads them.
+    """
+
+    @app.before_request
+    def _refuse_nul():
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for source in (request.args, request.form) for key, values in source.lists()
+        ):
+            abort(400, NUL_MESSAGE)
 
 
 def no_store(response: Response) -> Response:
