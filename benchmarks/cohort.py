@@ -94,6 +94,7 @@ from survey_app.models import (  # noqa: E402
 from survey_app.questionnaires import load_questionnaire  # noqa: E402
 from survey_app.scoring.factors import rescale, score_answers, score_factor  # noqa: E402
 from survey_app.services.questionnaire_store import definition_of, store_file  # noqa: E402
+from survey_app.services.responses import factor_item_code  # noqa: E402
 from survey_app.services.upn import make_upn  # noqa: E402
 
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -464,7 +465,8 @@ def generate_sqlite(spec: Spec) -> None:
             if finished:
                 scores += [{"response_id": rid, "round_id": round_id, "factor": r.factor, "score": r.score,
                             "items_answered": r.items_answered, "items_total": r.items_total, "band": r.band,
-                            "computed_at": now} for r in score_answers(q, given)]
+                            "item_code": factor_item_code(q, r.factor, given), "computed_at": now}
+                           for r in score_answers(q, given)]
         s.execute(sa.insert(Response), responses)
         for start in range(0, len(answers), 50000):
             s.execute(sa.insert(Answer), answers[start:start + 50000])
@@ -472,6 +474,31 @@ def generate_sqlite(spec: Spec) -> None:
             s.execute(sa.insert(FactorScore), scores[start:start + 50000])
         say(f"    round {round_id}: {len(responses):,} responses, {len(answers):,} answers, {len(scores):,} scores")
     s.commit()
+
+
+def pack_item_codes(q) -> int:
+    """Store each complete factor score's answers packed in one integer (what store_scores
+    does for a real response, see scoring.reliability.encode_items), in one UPDATE over
+    rows that lack it; return how many rows were filled."""
+    lo, hi = q.scale_min, q.scale_max
+    base = hi - lo + 1
+    rows = []
+    for f in q.factors:
+        for i, st in enumerate(q.statements_of(f.key)):
+            rows.append(f"('{st.id}', '{f.key}', {1 if st.reversed else 0}, {base ** i})")
+    # Statement ids and factor keys come from our own questionnaire file, not from users.
+    sql = f"""WITH s(item, factor, rev, w) AS (VALUES {", ".join(rows)})
+        UPDATE factor_scores SET item_code = c.code
+        FROM (SELECT a.response_id, s.factor,
+                     sum(((CASE WHEN s.rev = 1 THEN {lo + hi} - a.value ELSE a.value END) - {lo}) * s.w) AS code
+              FROM answers a JOIN s ON s.item = a.item
+              GROUP BY a.response_id, s.factor) AS c
+        WHERE factor_scores.response_id = c.response_id AND factor_scores.factor = c.factor
+          AND factor_scores.items_answered = factor_scores.items_total
+          AND factor_scores.score IS NOT NULL AND factor_scores.item_code IS NULL"""  # noqa: S608
+    done = db.session.execute(sa.text(sql)).rowcount
+    db.session.commit()
+    return done
 
 
 def ensure_world(app, spec: Spec, regenerate: bool) -> tuple[dict, float | None]:
@@ -483,6 +510,15 @@ def ensure_world(app, spec: Spec, regenerate: bool) -> tuple[dict, float | None]
         db.engine.dispose()
     need = regenerate or not is_complete(counts, spec, len(q.factors), len(q.statements))
     if not need:
+        upgrade(app)  # e.g. columns added since the data was generated
+        with app.app_context():
+            t = time.perf_counter()
+            filled = pack_item_codes(q)
+            if filled:
+                say(f"  packed the answers of {filled:,} complete factor scores in {time.perf_counter() - t:.1f} s"
+                    " (data generated before factor_scores.item_code existed)")
+            db.session.remove()
+            db.engine.dispose()
         return counts, None
     if regenerate:
         say("  --regenerate: rebuilding the data")
