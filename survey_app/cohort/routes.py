@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from io import BytesIO
+from urllib.parse import parse_qs
+
 from flask import abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from werkzeug.datastructures import MultiDict
 
 from ..access import current_scope, staff_required
 from ..db import db, utcnow
@@ -109,15 +111,13 @@ def download(fmt: str):
 @staff_required()
 def start_export():
     """Start a long export (PDF report or ZIP of everything) in the background."""
-    form = MultiDict(request.form)
+    form = request.form
     fmt = form.get("format", "")
     if fmt not in BACKGROUND_FORMATS:
         abort(400, "Choose the PDF report or the ZIP of everything.")
     query = form.get("selection", "")
     if len(query) > 4000:
         abort(400, "The selection is too long.")
-    from urllib.parse import parse_qs
-
     args = parse_qs(query, keep_blank_values=False)
     _report_or_400(args)  # refuse a bad selection now, not in the background
     job = jobs.create_job(db.session, current_user, "cohort-" + fmt, {"selection": query, "format": fmt},
@@ -129,8 +129,6 @@ def start_export():
 
 def _export_work(session, job, progress):
     """Build the report again in the background thread and export it."""
-    from urllib.parse import parse_qs
-
     from ..exports import export_report
 
     staff = session.get(StaffUser, job.staff_id)
@@ -172,9 +170,7 @@ def export_download(token: str):
                      download_name=job.filename, max_age=0)
 
 
-def _bytes_io(data: bytes):
-    from io import BytesIO
-
+def _bytes_io(data: bytes) -> BytesIO:
     return BytesIO(data)
 
 
