@@ -290,7 +290,8 @@ def score_lookup(q) -> tuple[int, list[tuple]]:
 
     A pattern's code is sum(digit * base**rank) over the factor's statements in order,
     where digit is 0 for no answer and value - lo + 1 otherwise. Returns (base, rows of
-    (factor index, code, score, items answered, band)).
+    (factor index, code, score, items answered, band, item code)), the item code being
+    what store_scores keeps for reliability (factor_item_code).
     """
     lo, hi = q.scale_min, q.scale_max
     values = sorted(q.scale_values)
@@ -310,7 +311,8 @@ def score_lookup(q) -> tuple[int, list[tuple]]:
             # The body of score_answers for one factor, line for line.
             points = [rescale(answers[st.id], st.reversed, lo, hi) for st in statements if st.id in answers]
             result = score_factor(points, len(statements), factor.cutoffs, band_keys, factor.key)
-            rows.append((fidx, code, result.score, result.items_answered, result.band))
+            rows.append((fidx, code, result.score, result.items_answered, result.band,
+                         factor_item_code(q, factor.key, answers)))
     return base, rows
 
 
@@ -333,7 +335,7 @@ def generate_postgresql(spec: Spec) -> None:
     base, lookup = score_lookup(q)
     run("CREATE TEMP TABLE bench_factor (fidx int PRIMARY KEY, factor text, total int, mean float8) ON COMMIT DROP")
     run("CREATE TEMP TABLE bench_stmt (pos int, item text, fidx int, reversed bool, weight int) ON COMMIT DROP")
-    run("CREATE TEMP TABLE bench_lookup (fidx int, code int, score float8, answered int, band text, "
+    run("CREATE TEMP TABLE bench_lookup (fidx int, code int, score float8, answered int, band text, item_code bigint, "
         "PRIMARY KEY (fidx, code)) ON COMMIT DROP")
     run("CREATE TEMP TABLE bench_round (round_id int, ridx int, opens_at timestamp) ON COMMIT DROP")
     means = factor_means(q)
@@ -354,8 +356,8 @@ def generate_postgresql(spec: Spec) -> None:
         d=list(cols[3]), e=list(cols[4]))
     cols = list(zip(*lookup, strict=True))
     run("INSERT INTO bench_lookup SELECT * FROM unnest(CAST(:a AS int[]), CAST(:b AS int[]), "
-        "CAST(:c AS float8[]), CAST(:d AS int[]), CAST(:e AS text[]))",
-        a=list(cols[0]), b=list(cols[1]), c=list(cols[2]), d=list(cols[3]), e=list(cols[4]))
+        "CAST(:c AS float8[]), CAST(:d AS int[]), CAST(:e AS text[]), CAST(:f AS bigint[]))",
+        a=list(cols[0]), b=list(cols[1]), c=list(cols[2]), d=list(cols[3]), e=list(cols[4]), f=list(cols[5]))
     run("INSERT INTO bench_round SELECT id, row_number() OVER (ORDER BY opens_at) - 1, opens_at "
         "FROM survey_rounds WHERE id = ANY(:ids)", ids=setup["rounds"])
 
@@ -387,24 +389,30 @@ def generate_postgresql(spec: Spec) -> None:
     say(f"    responses: {time.perf_counter() - t:.1f} s")
     for round_id in setup["rounds"]:
         t = time.perf_counter()
+        # The answer is drawn in the inner query's select list, once per (response,
+        # statement) row; the outer query reverse-scores it. (A LATERAL subquery that does
+        # not mention the statement would be drawn once per factor: every statement of a
+        # factor the same answer.)
         done = run(f"""INSERT INTO answers (response_id, item, value, seq, answered_at)
-            SELECT r.id, s.item, CASE WHEN s.reversed THEN {lo + hi} - v.v ELSE v.v END, s.pos,
-                   r.started_at + s.pos * interval '15 seconds'
-            FROM responses r
-            JOIN bench_round br ON br.round_id = r.round_id
-            JOIN bench_latent l ON l.pupil_id = r.pupil_id
-            JOIN bench_stmt s ON s.fidx = l.fidx
-            CROSS JOIN LATERAL (SELECT greatest({lo}, least({hi},
-                round(l.level + l.rise * br.ridx + {NOISE_SD} * {NORMAL})))::int AS v) v
-            WHERE r.round_id = :round
-              AND (r.finished_at IS NOT NULL OR s.pos <= 5 + r.id % 36)
-              AND random() >= :skipped
-            ORDER BY r.id, s.pos""", round=round_id, skipped=SKIPPED).rowcount  # noqa: S608
+            SELECT id, item, CASE WHEN reversed THEN {lo + hi} - v ELSE v END, pos, started_at + pos * interval '15 s'
+            FROM (
+                SELECT r.id, s.item, s.reversed, s.pos, r.started_at,
+                       greatest({lo}, least({hi}, round(l.level + l.rise * br.ridx + {NOISE_SD} * {NORMAL})))::int AS v
+                FROM responses r
+                JOIN bench_round br ON br.round_id = r.round_id
+                JOIN bench_latent l ON l.pupil_id = r.pupil_id
+                JOIN bench_stmt s ON s.fidx = l.fidx
+                WHERE r.round_id = :round
+                  AND (r.finished_at IS NOT NULL OR s.pos <= 5 + r.id % 36)
+                  AND random() >= :skipped
+                OFFSET 0
+            ) drawn
+            ORDER BY id, pos""", round=round_id, skipped=SKIPPED).rowcount  # noqa: S608
         say(f"    answers, round {round_id}: {done:,} rows in {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
     done = run(f"""INSERT INTO factor_scores (response_id, round_id, factor, score, items_answered, items_total,
-                                      band, computed_at)
-        SELECT r.id, r.round_id, f.factor, lk.score, lk.answered, f.total, lk.band, :now
+                                      band, item_code, computed_at)
+        SELECT r.id, r.round_id, f.factor, lk.score, lk.answered, f.total, lk.band, lk.item_code, :now
         FROM responses r
         CROSS JOIN bench_factor f
         LEFT JOIN (
@@ -513,9 +521,14 @@ def ensure_world(app, spec: Spec, regenerate: bool) -> tuple[dict, float | None]
         upgrade(app)  # e.g. columns added since the data was generated
         with app.app_context():
             t = time.perf_counter()
-            filled = pack_item_codes(q)
-            if filled:
-                say(f"  packed the answers of {filled:,} complete factor scores in {time.perf_counter() - t:.1f} s"
+            missing = db.session.scalar(sa.select(sa.func.count()).select_from(FactorScore).where(
+                FactorScore.items_answered == FactorScore.items_total, FactorScore.score.is_not(None),
+                FactorScore.item_code.is_(None)))
+            # Counted first: SQLite reports no row count for UPDATE ... FROM, and a full
+            # pass over the answers is not worth making when nothing is missing.
+            if missing:
+                pack_item_codes(q)
+                say(f"  packed the answers of {missing:,} complete factor scores in {time.perf_counter() - t:.1f} s"
                     " (data generated before factor_scores.item_code existed)")
             db.session.remove()
             db.engine.dispose()
@@ -547,8 +560,12 @@ def ensure_world(app, spec: Spec, regenerate: bool) -> tuple[dict, float | None]
     return counts, generated
 
 
-def verify_sample(seed: int) -> tuple[int, int]:
-    """Re-score SAMPLE random finished responses with score_answers; return (checked, mismatched)."""
+def verify_sample(seed: int) -> tuple[int, int, float]:
+    """Re-score SAMPLE random finished responses with score_answers (and pack their
+    answers with factor_item_code), comparing every stored column exactly.
+
+    Returns (checked, mismatched, share of fully answered factors where every statement
+    got the same point after reverse-scoring: a plausibility check of the generator)."""
     s = db.session
     rng = random.Random(seed)
     top = s.scalar(sa.select(sa.func.max(Response.id)))
@@ -564,23 +581,31 @@ def verify_sample(seed: int) -> tuple[int, int]:
         answers[rid][item] = value
     stored: dict[int, dict[str, tuple]] = {rid: {} for rid in picked_list}
     for row in s.execute(sa.select(FactorScore.response_id, FactorScore.factor, FactorScore.score,
-                                   FactorScore.items_answered, FactorScore.items_total, FactorScore.band)
+                                   FactorScore.items_answered, FactorScore.items_total, FactorScore.band,
+                                   FactorScore.item_code)
                          .where(FactorScore.response_id.in_(picked_list))):
         stored[row[0]][row[1]] = tuple(row[2:])
     version = {rid: v for rid, v in s.execute(sa.select(Response.id, Response.questionnaire_version_id)
                                               .where(Response.id.in_(picked_list)))}
     from survey_app.models import QuestionnaireVersion
 
-    bad = 0
+    bad = flat = complete = 0
     for rid in picked_list:
         q = definition_of(s.get(QuestionnaireVersion, version[rid]))
-        expected = {r.factor: (r.score, r.items_answered, r.items_total, r.band)
+        for factor in q.factors:
+            statements = q.statements_of(factor.key)
+            if all(st.id in answers[rid] for st in statements):
+                complete += 1
+                points = {rescale(answers[rid][st.id], st.reversed, q.scale_min, q.scale_max) for st in statements}
+                flat += len(points) == 1
+        expected = {r.factor: (r.score, r.items_answered, r.items_total, r.band,
+                               factor_item_code(q, r.factor, answers[rid]))
                     for r in score_answers(q, answers[rid])}
         if expected != stored[rid]:  # exact: scores are compared with ==, not a tolerance
             bad += 1
             if bad <= 3:
                 say(f"    mismatch in response {rid}: stored {stored[rid]} expected {expected}")
-    return len(picked_list), bad
+    return len(picked_list), bad, flat / max(complete, 1)
 
 
 # ----- measuring -------------------------------------------------------------------------
@@ -904,12 +929,19 @@ def run_backend(spec: Spec, regenerate: bool, runs: int, explain: bool) -> dict:
         admin = db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == ADMIN_EMAIL))
         school_pupils = db.session.scalar(sa.select(sa.func.count()).select_from(Pupil)
                                           .where(Pupil.school_id == school))
-        checked, bad = verify_sample(seed=int(time.time()))
+        checked, bad, same = verify_sample(seed=int(time.time()))
+        spread = db.session.execute(sa.select(FactorScore.round_id, sa.func.avg(FactorScore.score),
+                                              sa.func.avg(FactorScore.score * FactorScore.score))
+                                    .where(FactorScore.round_id.in_(rounds)).group_by(FactorScore.round_id)).all()
+        by_round = {r: (m, math.sqrt(max(sq - m * m, 0))) for r, m, sq in spread}
         if spec.backend == "postgresql":
             say(f"  server: {server_settings()}")
         db.session.remove()
-    say(f"  stored scores against score_answers on {checked} random finished responses: "
+    say(f"  stored scores and item codes against score_answers and factor_item_code on {checked} responses: "
         f"{checked - bad} equal, {bad} different  {'PASS' if bad == 0 else 'FAIL'}")
+    say("  plausibility: mean (SD) factor score by round "
+        + ", ".join(f"{by_round[r][0]:.1f} ({by_round[r][1]:.1f})" for r in rounds if r in by_round)
+        + f"; the same point on every statement of a factor in {100 * same:.0f}% of sampled factors")
     ids = {"rounds": rounds, "school": school, "admin": admin}
     with_report = report_fn() is not None
     if not with_report:
