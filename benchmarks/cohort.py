@@ -15,7 +15,8 @@ Data (kept between runs; rebuilt only when missing, of the wrong size, or with
   when missing; the schema comes from the app's migrations). A trust of 100 schools x
   1,000 pupils, each pupil in three rounds (before, during, after) of pass9-secondary:
   about 290,000 responses, 14.5 million answers and 2.6 million factor scores, generated
-  inside the database with generate_series-style INSERT ... SELECT.
+  inside the database with INSERT ... SELECT over the pupils and statements (about two
+  and a half minutes on the 2-core development machine, VACUUM ANALYZE included).
 - SQLite: instance/cohort-bench.sqlite3, 10 schools x 1,000 pupils x 3 rounds, generated
   in Python and inserted in batches.
 
@@ -23,11 +24,14 @@ Answers are plausible: a latent level per pupil and factor (a pupil-wide part pl
 factor part), a small average rise from round to round with a spread of individual
 change, answer noise, about 2% of pupils missing the first round and 5% each later
 round, about 1% of responses left unfinished (no scores), and about 0.6% of statements
-left unanswered. Factor scores are the app's: on SQLite from `score_answers`; on
+left unanswered. Factor scores and item codes (the packed answers kept for Cronbach's
+alpha) are the app's: on SQLite from `score_answers` and `factor_item_code`; on
 PostgreSQL from a lookup table built with the scoring module's own `rescale` and
-`score_factor` for every possible answer pattern of each factor, joined to the answers in
-SQL. A random sample of 200 finished responses is re-scored with `score_answers` and
-compared with the stored rows on every run.
+`score_factor` and with `factor_item_code` for every possible answer pattern of each
+factor, joined to the answers in SQL. On every run a random sample of 200 finished
+responses is re-scored in Python and compared exactly with the stored rows, and a
+plausibility line shows the mean and SD of the scores by round and how often every
+statement of a factor got the same answer.
 
 Measured in the same run, interleaved (the machine is shared, so ratios are what count),
 N timed runs after one warm-up, signed in as an admin (scope: everything):
@@ -42,8 +46,9 @@ N timed runs after one warm-up, signed in as an admin (scope: everything):
   differences;
 - memory: tracemalloc peak and RSS growth of one report, in a fresh process, for one
   school and for the whole trust (100 times the pupils);
-- where the time goes: every SQL statement of one whole-trust report timed with a
-  `before_cursor_execute` / `after_cursor_execute` event pair, the top 5 printed, and
+- where the time goes: every SQL statement of one one-school and one whole-trust report
+  timed with a `before_cursor_execute` / `after_cursor_execute` event pair, totals per
+  distinct statement and the slowest 5 printed, and
   `EXPLAIN (ANALYZE, BUFFERS)` of the slowest when a PostgreSQL target fails (or always
   with --explain).
 
@@ -869,19 +874,19 @@ def load() -> str:
 
 
 def build_version() -> str:
-    """Which cohort/build.py was measured: content hash, and whether git has it committed."""
+    """Which report code was measured: a hash of survey_app/cohort/*.py, and its git state."""
     import hashlib
 
-    path = ROOT / "survey_app" / "cohort" / "build.py"
-    if not path.exists():
-        return "missing"
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    status = subprocess.run(["git", "status", "--porcelain", "--", str(path)], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
-    commit = subprocess.run(["git", "log", "-1", "--format=%h", "--", str(path)], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
-    state = "uncommitted changes" if status else f"as committed in {commit}"
-    return f"sha256 {digest}, {state}"
+    folder = ROOT / "survey_app" / "cohort"
+    if not (folder / "build.py").exists():
+        return "build.py missing"
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    git = lambda *args: subprocess.run(["git", *args, "--", str(folder)], cwd=ROOT, capture_output=True,  # noqa: E731
+                                       text=True).stdout.strip()
+    state = "with uncommitted changes" if git("status", "--porcelain") else "as committed"
+    return f"sha256 {digest.hexdigest()[:12]}, {state} (last commit there {git('log', '-1', '--format=%h')})"
 
 
 def server_settings() -> str:
@@ -967,7 +972,9 @@ def run_backend(spec: Spec, regenerate: bool, runs: int, explain: bool) -> dict:
 
 def print_results(result: dict) -> list[tuple[str, bool]]:
     spec: Spec = result["spec"]
-    verdicts: list[tuple[str, bool]] = [(f"{spec.backend}: stored scores equal score_answers", result["score_check"])]
+    verdicts: list[tuple[str, bool]] = [
+        (f"{spec.backend}: stored scores and item codes equal score_answers and factor_item_code",
+         result["score_check"])]
     say(f"\n-- {spec.backend} results --")
     say(f"{'selection':<13}{'pupils':>8}  {'what':<8}{'median s':>10}{'p95 s':>9}{'runs':>6}")
     for name in ("one school", "whole trust"):
@@ -1025,7 +1032,7 @@ def main() -> int:
     if args.memory_probe:
         print(json.dumps(memory_probe(json.loads(args.memory_probe))))
         return 0
-    say(f"survey_app/cohort/build.py: {build_version()}; {load()}")
+    say(f"survey_app/cohort/*.py: {build_version()}; {load()}")
     backends = ["postgresql"] if args.pg_only else ["sqlite"] if args.sqlite_only else ["postgresql", "sqlite"]
     started = time.perf_counter()
     try:
