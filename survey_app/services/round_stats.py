@@ -11,11 +11,10 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, delete, func, select
+from sqlalchemy import delete, func, select, true
 from sqlalchemy.orm import Session
 
-from ..models import Answer, FactorScore, Response, RoundFactorStats, SurveyRound
-from ..questionnaires import Questionnaire
+from ..models import FactorScore, Response, RoundFactorStats, SurveyRound
 from ..scoring.reliability import alpha_from_moments
 from .questionnaire_store import definition_of
 from .responses import insert_for
@@ -49,6 +48,11 @@ def compute_round_stats(
     ).all()
     by_factor = {factor: (n, s, sq) for factor, n, s, sq in moments}
     finished = _finished_count(session, survey_round.id)
+    from ..cohort.queries import reliability_moments  # here: the cohort package imports this module
+
+    # Alpha over every finished response: one GROUP BY over the packed answers stored with
+    # the scores (or over the answers, for scores stored before answers were packed).
+    items = reliability_moments(session, q, survey_round.id, true(), None)
     values = []
     for factor in q.factors:
         n, total, total_sq = by_factor.get(factor.key, (0, None, None))
@@ -58,7 +62,7 @@ def compute_round_stats(
         if n and n > 1:
             variance = max(0.0, (total_sq - total * total / n) / (n - 1))
             sd = math.sqrt(variance)
-        alpha, alpha_n = _alpha(session, q, survey_round.id, factor.key)
+        alpha, alpha_n = _alpha_of(items.get((0, factor.key)))
         values.append({
             "round_id": survey_round.id, "factor": factor.key, "n": n or 0, "mean": mean, "sd": sd,
             "alpha": alpha, "alpha_n": alpha_n, "finished_responses": finished, "computed_at": now,
@@ -82,44 +86,13 @@ def compute_round_stats(
     return {r.factor: r for r in rows}
 
 
-def _alpha(session: Session, q: Questionnaire, round_id: int, factor: str) -> tuple[float | None, int]:
-    statements = q.statements_of(factor)
-    lo, hi = q.scale_min, q.scale_max
-    # One column per statement: the reverse-scored value, per finished response.
-    columns = [
-        func.max(
-            case(
-                (Answer.item == s.id, (lo + hi - Answer.value) if s.reversed else Answer.value),
-                else_=None,
-            )
-        ).label(f"i{i}")
-        for i, s in enumerate(statements)
-    ]
-    per_response = (
-        select(*columns)
-        .join(Response, Response.id == Answer.response_id)
-        .where(
-            and_(Response.round_id == round_id, Response.finished_at.is_not(None)),
-            Answer.item.in_([s.id for s in statements]),
-        )
-        .group_by(Answer.response_id)
-        .having(func.count(Answer.id) == len(statements))
-        .subquery()
-    )
-    cols = [per_response.c[f"i{i}"] for i in range(len(statements))]
-    total = sum(cols[1:], cols[0])
-    aggregates = [func.count()]
-    for c in cols:
-        aggregates += [func.sum(c), func.sum(c * c)]
-    aggregates += [func.sum(total), func.sum(total * total)]
-    row = session.execute(select(*aggregates).select_from(per_response)).one()
-    n = row[0] or 0
-    if n < 2:
-        return None, n
-    item_sums = [float(row[1 + 2 * i]) for i in range(len(cols))]
-    item_sumsq = [float(row[2 + 2 * i]) for i in range(len(cols))]
-    result = alpha_from_moments(n, item_sums, item_sumsq, float(row[-2]), float(row[-1]))
-    return result.alpha, n
+def _alpha_of(m) -> tuple[float | None, int]:
+    """Return (alpha, n) from a factor's ItemMoments (None when fewer than 2 pupils)."""
+    if m is None:
+        return None, 0
+    if m.n < 2:
+        return None, m.n
+    return alpha_from_moments(m.n, m.item_sums, m.item_sumsq, m.total_sum, m.total_sumsq).alpha, m.n
 
 
 def round_stats(session: Session, survey_round: SurveyRound, now: datetime) -> dict[str, RoundFactorStats]:
