@@ -306,3 +306,30 @@ def login_as(client, user) -> None:
         sess["_user_id"] = f"{user.id}:{user.session_version}"
         sess["_fresh"] = True
         sess["staff_seen"] = time.time()
+
+
+# ----- one browser for the whole session ---------------------------------------------------
+# Playwright's sync API allows one instance per thread, so every test that drives Chromium
+# (tests/browser/ and the browser checks of tests/test_faults.py) shares this one.
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from tests.browser.support import CHROMIUM, launch_chromium
+
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} not found: install Debian's chromium package to run browser tests"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(message + " (REQUIRE_BROWSER=1)", pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        browser = launch_chromium(playwright)
+    except Exception:
+        playwright.stop()
+        raise
+    yield browser
+    browser.close()
+    playwright.stop()

@@ -713,25 +713,10 @@ def test_round_statistics_computed_by_two_requests_at_once(app, world, backend):
 SHOTS = os.environ.get("FAULT_SCREENSHOTS")  # a folder: keep screenshots of the pages seen
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from tests.browser.support import CHROMIUM, launch_chromium
-
-    if not CHROMIUM.exists():
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} not found (REQUIRE_BROWSER=1)", pytrace=False)
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium to run browser checks")
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    try:
-        browser = launch_chromium(playwright)
-    except Exception:
-        playwright.stop()
-        raise
-    yield browser
-    browser.close()
-    playwright.stop()
+@pytest.fixture
+def chromium(browser):
+    """The session's Chromium (tests/conftest.py): one Playwright per test process."""
+    return browser
 
 
 def _browser_page(chromium, base_url: str):

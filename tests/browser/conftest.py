@@ -18,11 +18,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.support import (
-    CHROMIUM,
     DEFAULT_TIMEOUT_MS,
     VIEWPORTS,
     LiveServer,
-    launch_chromium,
 )
 
 REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
@@ -35,26 +33,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if here in Path(item.path).parents:
             item.add_marker(pytest.mark.browser)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} not found: install Debian's chromium package to run browser tests"
-        if REQUIRE_BROWSER:
-            pytest.fail(message + " (REQUIRE_BROWSER=1)", pytrace=False)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    try:
-        browser = launch_chromium(playwright)
-    except Exception:
-        playwright.stop()
-        raise
-    yield browser
-    browser.close()
-    playwright.stop()
 
 
 @pytest.fixture
