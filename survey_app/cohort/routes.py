@@ -13,7 +13,7 @@ from ..db import db, utcnow
 from ..models import StaffUser
 from ..scope import Scope
 from . import bp, jobs
-from .build import CohortError, cohort_report
+from .build import CohortError, check_filters, cohort_report, selected_rounds, split_labels
 from .options import selection_options
 from .selection import parse_selection
 
@@ -118,8 +118,17 @@ def start_export():
     query = form.get("selection", "")
     if len(query) > 4000:
         abort(400, "The selection is too long.")
-    args = parse_qs(query, keep_blank_values=False)
-    _report_or_400(args)  # refuse a bad selection now, not in the background
+    # Refuse a bad selection now, not in the background; the statistics themselves are
+    # worked out once, by the background job.
+    parsed = parse_selection(parse_qs(query, keep_blank_values=False))
+    if parsed.errors:
+        abort(400, " ".join(parsed.errors))
+    try:
+        selected_rounds(db.session, current_scope(), parsed.selection)
+        check_filters(db.session, current_scope(), parsed.selection)
+        split_labels(db.session, current_scope(), parsed.selection)
+    except CohortError as exc:
+        abort(400, str(exc))
     job = jobs.create_job(db.session, current_user, "cohort-" + fmt, {"selection": query, "format": fmt},
                           utcnow())
     db.session.commit()
