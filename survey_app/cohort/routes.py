@@ -143,8 +143,7 @@ def _export_work(session, job, progress):
     staff = session.get(StaffUser, job.staff_id)
     parsed = parse_selection(parse_qs(job.params["selection"]))
     progress(0.05, "Working out the statistics")
-    report = cohort_report(session, Scope(staff), parsed.selection, utcnow(),
-                           int(current_app.config.get("SUPPRESSION_THRESHOLD", 5)))
+    report = cohort_report(session, Scope(staff), parsed.selection, utcnow(), _threshold())
     session.commit()
     exported = export_report(report, job.params["format"], progress=lambda f, m: progress(0.1 + 0.9 * f, m))
     _record_export(report, job.params["format"], staff_id=staff.id, session=session)
