@@ -56,11 +56,18 @@ def load_config(instance_path: str) -> dict:
         secret = secrets.token_hex(32)
     production = env not in DEV_ENVS
     database_url = normalise_database_url(os.environ.get("DATABASE_URL") or default_database_url(instance_path))
-    engine_options: dict = {"pool_pre_ping": True}
+    # Idle connections are tested before use by survey_app.db (not pool_pre_ping).
+    engine_options: dict = {}
     if database_url.startswith("postgresql"):
         # A database host that vanishes without refusing connections fails in seconds (503),
         # instead of holding the request until the worker's timeout.
         engine_options["connect_args"] = {"connect_timeout": int(os.environ.get("DATABASE_CONNECT_TIMEOUT", 5))}
+        # Enough connections kept open for every thread of a worker (8): with fewer, the
+        # pool opened and closed extra connections on every busy second, a new server
+        # process each time. Still at most 15 per worker.
+        pool_size = int(os.environ.get("DATABASE_POOL_SIZE", 10))
+        engine_options["pool_size"] = pool_size
+        engine_options["max_overflow"] = max(0, 15 - pool_size)
     return {
         "SURVEY_ENV": env,
         "SECRET_KEY": secret,

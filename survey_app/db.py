@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so Alembic migrations name things the same on every database.
@@ -65,3 +68,33 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+# A pooled connection is tested before use only when it has sat unused for a while: one
+# used moments ago is alive, and testing it cost a round trip on every autosave. (This
+# replaces SQLAlchemy's pool_pre_ping, which tests on every checkout.) A server that
+# restarts under steady use fails the next request on each open connection (503, which
+# the pupil's page retries); SQLAlchemy then replaces every connection of the pool.
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+@event.listens_for(Pool, "checkin")
+def _note_idle(dbapi_connection, connection_record):
+    connection_record.info["idle_since"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle(dbapi_connection, connection_record, connection_proxy):
+    idle_since = connection_record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        return  # a file, not a server: nothing to lose touch with
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        if not getattr(dbapi_connection, "autocommit", True):
+            dbapi_connection.rollback()
+    except Exception as exc:  # noqa: BLE001 - any failure means: use a new connection
+        raise DisconnectionError("pooled connection failed its idle check") from exc

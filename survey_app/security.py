@@ -1,9 +1,14 @@
-"""Security headers on every response, no-store on pupil pages, and no NUL characters in
-what a request sends."""
+"""Security headers on every response, no-store on pupil pages, no NUL characters in
+what a request sends, and the CSRF check of the autosave API."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, abort, request
+import time
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, abort, current_app, request, session
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms import ValidationError
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -68,3 +73,34 @@ def no_store(response: Response) -> Response:
     response.headers["Pragma"] = "no-cache"
     response.headers["Expires"] = "0"
     return response
+
+
+# ----- CSRF for a page's script --------------------------------------------------------
+
+# The autosave API is exempt from Flask-WTF's check on every POST and calls this instead:
+# the same token (X-CSRFToken, from the page's meta tag) and the same rules, but a token
+# verified for this session is remembered for a minute, so a pupil's fiftieth save does
+# not verify its signature again. The time limit still applies, a minute late at most.
+VERIFIED_FOR_SECONDS = 60.0
+_VERIFIED_MAX = 20_000
+_verified: dict[tuple[str, str], float] = {}
+
+
+def check_script_csrf() -> None:
+    """Raise CSRFError (400) unless the request carries this session's CSRF token."""
+    token = request.headers.get("X-CSRFToken", "")
+    raw = session.get("csrf_token")
+    now = time.monotonic()
+    key = (token, raw if isinstance(raw, str) else "")
+    if not (token and key[1] and _verified.get(key, 0.0) > now):
+        try:
+            validate_csrf(token)
+        except ValidationError as exc:
+            raise CSRFError(exc.args[0]) from exc
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified[key] = now + VERIFIED_FOR_SECONDS
+    if request.is_secure and current_app.config["WTF_CSRF_SSL_STRICT"]:
+        referrer = urlsplit(request.referrer or "")
+        if (referrer.scheme, referrer.netloc) != ("https", request.host):
+            raise CSRFError("The referrer is missing or does not match the host.")

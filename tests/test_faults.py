@@ -152,8 +152,7 @@ def proxied_pg():
     options = f"{sep}options=-csearch_path%3D{schema}"
     direct = PG_URL + options
     proxied = PG_URL.replace(f"{parts.hostname}:{parts.port or 5432}", f"127.0.0.1:{proxy.port}") + options
-    app = make_test_app(proxied)  # the production engine options (pool_pre_ping)
-    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping")
+    app = make_test_app(proxied)  # the production engine options and idle check
     try:
         with app.app_context():
             db.create_all()
@@ -166,6 +165,28 @@ def proxied_pg():
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def test_a_connection_idle_while_the_database_restarted_is_replaced_not_failed(proxied_pg, monkeypatch):
+    """Connections unused for PING_AFTER_IDLE_SECONDS are checked before use, so a restart
+    while the app was quiet costs no request; without the check the first one fails."""
+    import sys
+
+    database = sys.modules["survey_app.db"]  # (survey_app.db, the attribute, is the SQLAlchemy object)
+    app, proxy, _ = proxied_pg
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200  # a connection now waits in the pool
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)
+    proxy.cut()
+    proxy.restore()  # the server restarted: every open connection is gone
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/healthz").status_code == 200
+
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 3600.0)  # as if used just now
+    proxy.cut()
+    proxy.restore()
+    statuses = [client.get("/healthz").status_code for _ in range(3)]
+    assert statuses[0] == 503 and statuses[1:] == [200, 200]
 
 
 def test_postgresql_stopped_mid_survey(proxied_pg):
@@ -588,6 +609,8 @@ def test_disk_full_in_the_middle_of_a_save(app, world, backend):
     response = db.session.get(Response, pupil.response_id)
     response.last_activity_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
+    with pupil.client.session_transaction() as held:
+        held["pupil"] = {**held["pupil"], "touched": held["pupil"]["touched"] - 60}
     before = _db_counts(pupil.response_id)
 
     with DiskFull(db.engine, "UPDATE RESPONSES") as full:

@@ -268,6 +268,55 @@ def test_answers_after_finish_or_close_are_refused_and_kept(app, client, world):
     assert answers_in_db() == {"s01": 4}
 
 
+def test_autosave_writes_one_statement_and_counts_time_after_a_pause(client, world):
+    """An autosave is one guarded upsert (no read, no write of the response); after a
+    pause the answers and the time spent are written together."""
+    rid, token = page_info(sign_in_pupil(client, world.code_of(0)).text)
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement.lstrip().split()[0].upper())
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        assert autosave(client, rid, token, [{"item": "s01", "value": 4, "seq": 1}]).status_code == 200
+        quick = list(statements)
+        db.session.get(Response, rid).last_activity_at = utcnow() - timedelta(seconds=40)
+        db.session.commit()
+        with client.session_transaction() as held:
+            held["pupil"] = {**held["pupil"], "touched": held["pupil"]["touched"] - 40}
+        statements.clear()
+        assert autosave(client, rid, token, [{"item": "s02", "value": 3, "seq": 2}]).status_code == 200
+        after_pause = list(statements)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert quick == ["INSERT"]
+    assert "UPDATE" in after_pause
+    db.session.expire_all()
+    assert 39 <= db.session.get(Response, rid).seconds_spent <= 41
+    assert answers_in_db() == {"s01": 4, "s02": 3}
+
+
+def test_autosave_from_a_session_signed_in_before_the_version_was_kept(client, world):
+    rid, token = page_info(sign_in_pupil(client, world.code_of(0)).text)
+    with client.session_transaction() as held:
+        held["pupil"] = {k: v for k, v in held["pupil"].items() if k != "version"}
+    assert autosave(client, rid, token, [{"item": "s01", "value": 2, "seq": 1}]).status_code == 200
+    with client.session_transaction() as held:
+        assert held["pupil"]["version"][0] == world.version.id
+    assert autosave(client, rid, token, [{"item": "s02", "value": 3, "seq": 2}]).status_code == 200
+    assert answers_in_db() == {"s01": 2, "s02": 3}
+
+
+def test_autosave_after_the_response_was_erased_asks_to_sign_in_again(client, world):
+    rid, token = page_info(sign_in_pupil(client, world.code_of(0)).text)
+    db.session.execute(sa.delete(Response).where(Response.id == rid))
+    db.session.commit()
+    resp = autosave(client, rid, token, [{"item": "s01", "value": 2, "seq": 1}])
+    assert resp.status_code == 401 and "Sign in again" in resp.json["message"]
+    assert answers_in_db() == {}
+
+
 def test_two_browsers_same_code_make_one_response(app, world):
     a, b = app.test_client(), app.test_client()
     for c in (a, b):

@@ -152,6 +152,9 @@ def test_over_https_a_post_from_another_site_is_refused_even_with_a_token(https_
     client = https_app.test_client()
     base = "https://survey.example.org"
     page = client.get("/", base_url=base)
+    # Browsers send a same-site Referer under this policy (none under no-referrer, which
+    # made this check refuse every form in production), and none to other sites.
+    assert page.headers["Referrer-Policy"] == "same-origin"
     token = csrf_from(page.text)
     resp = client.post("/", base_url=base, data={"code": world.code_of(0), "csrf_token": token},
                        headers={"Referer": "https://evil.example/form"})
@@ -161,3 +164,59 @@ def test_over_https_a_post_from_another_site_is_refused_even_with_a_token(https_
     resp = client.post("/", base_url=base, data={"code": world.code_of(0), "csrf_token": token},
                        headers={"Referer": base + "/"})
     assert resp.status_code == 302
+
+
+def test_over_https_autosave_needs_a_same_site_referrer_too(https_app):
+    from tests.conftest import World
+
+    world = World(https_app)
+    client = https_app.test_client()
+    base = "https://survey.example.org"
+    here = {"Referer": base + "/survey/p/1"}
+    page = client.get("/", base_url=base)
+    client.post("/", base_url=base, headers=here,
+                data={"code": world.code_of(0), "csrf_token": csrf_from(page.text)})
+    confirm = client.get("/confirm", base_url=base)
+    client.post("/confirm", base_url=base, headers=here,
+                data={"yes": "Yes, this is me", "csrf_token": csrf_from(confirm.text)})
+    page = client.get("/survey", base_url=base, follow_redirects=True)
+    token = csrf_from(page.text)
+    rid = int(re.search(r'data-response="(\d+)"', page.text).group(1))
+    item = world.q.statements[0].id
+
+    def save(seq, headers):
+        return client.post("/survey/api/answers", base_url=base, headers={"X-CSRFToken": token, **headers},
+                           json={"response": rid, "answers": [{"item": item, "value": 2, "seq": seq}]})
+
+    assert save(1, here).status_code == 200  # the token is now remembered as verified
+    assert save(2, {"Referer": "https://evil.example/"}).status_code == 400
+    assert save(3, {}).status_code == 400
+    assert db.session.scalar(db.select(Answer.seq)) == 1
+
+
+def test_a_remembered_token_counts_only_for_its_own_session(app, world, monkeypatch):
+    from survey_app import security
+
+    client, token, response_id = _signed_in_pupil(app, world)
+    other, other_token, other_id = _signed_in_pupil(app, world, 1)
+    item = world.q.statements[0].id
+
+    def save(who, tok, rid, seq):
+        return who.post("/survey/api/answers", headers={"X-CSRFToken": tok},
+                        json={"response": rid, "answers": [{"item": item, "value": 3, "seq": seq}]})
+
+    assert save(client, token, response_id, 1).status_code == 200
+    assert save(other, token, other_id, 2).status_code == 400  # verified, but for another session
+    assert save(other, other_token, other_id, 3).status_code == 200
+    # Past its time limit, a token is still taken within the minute it is remembered for,
+    # and refused when it is verified afresh.
+    import time
+
+    monkeypatch.setitem(app.config, "WTF_CSRF_TIME_LIMIT", 1)
+    time.sleep(2.1)
+    assert save(client, token, response_id, 4).status_code == 200  # remembered
+    monkeypatch.setattr(security, "VERIFIED_FOR_SECONDS", 0.0)
+    security._verified.clear()
+    assert save(client, token, response_id, 5).status_code == 400
+    saved = dict(db.session.execute(db.select(Answer.response_id, Answer.seq)).all())
+    assert saved == {response_id: 4, other_id: 3}

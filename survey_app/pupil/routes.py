@@ -16,15 +16,18 @@ from flask import (
 
 from ..db import db, utcnow
 from ..errors import error_response
-from ..extensions import limiter
-from ..security import no_store
+from ..extensions import csrf, limiter
+from ..security import check_script_csrf, no_store
 from ..services import access_codes
+from ..services.questionnaire_store import cached_definition
 from ..services.responses import (
+    TOUCH_EVERY,
     AnswerRefused,
     answers_of,
     finish_response,
     parse_given,
     record_answers,
+    save_answers,
     sequence_now,
     start_or_resume,
 )
@@ -112,7 +115,8 @@ def confirm():
             return redirect(url_for("pupil.start"))
         response = start_or_resume(db.session, access, utcnow())
         db.session.commit()
-        state.confirm(response.id)
+        state.confirm(response.id, response.questionnaire_version_id,
+                      response.questionnaire.content_hash)
         return redirect(url_for("pupil.resume"))
     return render_template("pupil/confirm.html", form=form, pupil=access.pupil)
 
@@ -199,29 +203,46 @@ def switch_mode():
 
 
 @bp.post("/survey/api/answers")
+@csrf.exempt  # checked by check_script_csrf, which remembers a verified token
 def api_answers():
     """Autosave: JSON {response, answers: [{item, value, seq}]}; 200 {saved, items}."""
+    check_script_csrf()
     if (request.content_length or 0) > current_app.config["PUPIL_MAX_BODY"]:
         return error_response(413, "Too much was sent at once. Nothing was saved.")
+    known = state.answering(state.current() or {})
+    if known is None:
+        return _signed_out_or_older_session()
+    response_id, version_id, content_hash = known
+    q = cached_definition(db.session, version_id, content_hash)
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return error_response(400, "The answers could not be read. Nothing was saved.")
+    if payload.get("response") != response_id:
+        return error_response(
+            403, "These answers belong to a different sign-in, so they were not saved."
+        )
+    now = utcnow()
+    try:
+        given = parse_given(payload.get("answers"), q, sequence_now(now))
+        save_answers(db.session, response_id, version_id, given, now,
+                     count_time=state.touch_due(TOUCH_EVERY.total_seconds()))
+    except AnswerRefused as refused:
+        db.session.rollback()
+        return error_response(refused.status, refused.message)
+    if db.session().in_transaction():  # (the one-statement save has committed itself)
+        db.session.commit()
+    return jsonify(saved=len(given), items=[g.item for g in given])
+
+
+def _signed_out_or_older_session():
+    """Autosave for a session signed in before the questionnaire version was kept in it
+    (the full path), or the 401 that tells the page to ask the pupil to sign in again."""
     loaded = load_pupil_response(api=True)
     if not isinstance(loaded, tuple):
         return loaded
     response, q = loaded
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        return error_response(400, "The answers could not be read. Nothing was saved.")
-    if payload.get("response") != response.id:
-        return error_response(
-            403, "These answers belong to a different sign-in, so they were not saved."
-        )
-    try:
-        given = parse_given(payload.get("answers"), q, sequence_now(utcnow()))
-        record_answers(db.session, response, given, utcnow())
-    except AnswerRefused as refused:
-        db.session.rollback()
-        return error_response(refused.status, refused.message)
-    db.session.commit()
-    return jsonify(saved=len(given), items=[g.item for g in given])
+    state.confirm(response.id, response.questionnaire_version_id, q.content_hash)
+    return api_answers()
 
 
 @bp.get("/survey/check")

@@ -19,12 +19,41 @@ def sign_in(code_id: int) -> None:
     session[KEY] = {"code_id": code_id, "response_id": None, "seen": time.time()}
 
 
-def confirm(response_id: int) -> None:
-    """Record the response the confirmed pupil is answering."""
+def confirm(response_id: int, version_id: int, content_hash: str) -> None:
+    """Record the response the confirmed pupil is answering, and its questionnaire
+    version (id and hash), so that an autosave needs no read to know what to check."""
     data = dict(session.get(KEY) or {})
     data["response_id"] = response_id
-    data["seen"] = time.time()
+    data["version"] = [version_id, content_hash]
+    data["seen"] = data["touched"] = time.time()
     session[KEY] = data
+
+
+def answering(data: dict) -> tuple[int, int, str] | None:
+    """Return (response id, questionnaire version id, content hash) from the pupil's
+    session data, or None when the session predates them or holds anything else."""
+    response_id, version = data.get("response_id"), data.get("version")
+    if not isinstance(response_id, int) or not isinstance(version, list) or len(version) != 2:
+        return None
+    version_id, content_hash = version
+    if not isinstance(version_id, int) or not isinstance(content_hash, str):
+        return None
+    return response_id, version_id, content_hash
+
+
+def touch_due(every: float) -> bool:
+    """Return True (and note the time) when `every` seconds have passed since the time
+    spent was last brought up to date for this pupil, so autosaves write it seldom."""
+    data = session.get(KEY)
+    if not isinstance(data, dict):
+        return False
+    now = time.time()
+    if now - float(data.get("touched", 0)) < every:
+        return False
+    data = dict(data)
+    data["touched"] = now
+    session[KEY] = data
+    return True
 
 
 def sign_out() -> None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import BigInteger, Integer, String, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..models import AccessCode, Answer, FactorScore, Response
+from ..db import UTCDateTime
+from ..models import AccessCode, Answer, FactorScore, Response, SurveyRound
 from ..questionnaires import Questionnaire
 from ..scoring import score_answers
 from ..scoring.reliability import encode_items
@@ -122,10 +123,7 @@ def record_answers(
     pupil's newer answer is already safe.
     """
     check_can_answer(response, now)
-    newest: dict[str, GivenAnswer] = {}
-    for g in given:
-        if g.item not in newest or g.seq > newest[g.item].seq:
-            newest[g.item] = g
+    newest = _newest(given)
     rows = [
         {"response_id": response.id, "item": g.item, "value": g.value, "seq": g.seq,
          "answered_at": now}
@@ -136,26 +134,114 @@ def record_answers(
     return len(given)
 
 
-_upserts: dict[str, object] = {}
+def save_if_open(
+    session: Session, response_id: int, version_id: int, given: list[GivenAnswer], now: datetime
+) -> bool:
+    """Save `given` in one statement that also checks the response can still be answered.
+
+    The autosave path: nothing is read first, and the statement is its own transaction
+    (autocommit), so a save is one round trip to the database and is durable when this
+    returns. Each answer is written only while the response (of questionnaire version
+    `version_id`) is unfinished and its round open, and only over an older answer.
+    Returns True when every answer was written; False means a check failed or an answer
+    was older than the stored one, and the caller finds out which with `record_answers`
+    (which also refuses with the reason).
+    """
+    rows = [
+        {"response_id": response_id, "version_id": version_id, "item": g.item,
+         "value": g.value, "seq": g.seq, "now": now}
+        for g in _newest(given).values()
+    ]
+    engine = session.get_bind()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        result = conn.execute(_guarded_upsert(engine.dialect.name), rows[0] if len(rows) == 1 else rows)
+        return result.rowcount == len(rows)
+
+
+def save_answers(
+    session: Session, response_id: int, version_id: int, given: list[GivenAnswer],
+    now: datetime, count_time: bool = False,
+) -> None:
+    """Save `given` for a response known only by id: one statement when all is well.
+
+    Refuses (AnswerRefused) as `record_answers` does, and with 401 when the response is
+    gone (erased). With `count_time` the answers and the time spent are written in one
+    transaction, by the full path.
+    """
+    if not count_time and save_if_open(session, response_id, version_id, given, now):
+        return
+    response = session.get(Response, response_id)
+    if response is None or response.questionnaire_version_id != version_id:
+        raise AnswerRefused("You have been signed out. Sign in again with your code: "
+                            "the answers on this screen will be sent then.", 401)
+    # A check failed (say why), an answer was older than the stored one (nothing to do),
+    # or it is time to count the time spent: the full path does each of these.
+    record_answers(session, response, given, now)
+
+
+def _newest(given: list[GivenAnswer]) -> dict[str, GivenAnswer]:
+    newest: dict[str, GivenAnswer] = {}
+    for g in given:
+        if g.item not in newest or g.seq > newest[g.item].seq:
+            newest[g.item] = g
+    return newest
+
+
+_upserts: dict[tuple[str, str], object] = {}
+
+
+def _guarded_upsert(name: str):
+    """INSERT ... SELECT from the response when it is open ... ON CONFLICT newer wins."""
+    stmt = _upserts.get((name, "guarded"))
+    if stmt is None:
+        r, sr = Response.__table__, SurveyRound.__table__
+        now = bindparam("now", type_=UTCDateTime())
+        source = (
+            select(
+                r.c.id,
+                bindparam("item", type_=String()),
+                bindparam("value", type_=Integer()),
+                bindparam("seq", type_=BigInteger()),
+                now,
+            )
+            .join_from(r, sr, sr.c.id == r.c.round_id)
+            .where(
+                r.c.id == bindparam("response_id", type_=Integer()),
+                r.c.questionnaire_version_id == bindparam("version_id", type_=Integer()),
+                r.c.finished_at.is_(None),
+                sr.c.opens_at <= now,
+                sr.c.closes_at > now,
+            )
+        )
+        base = _dialect_insert(name, Answer.__table__).from_select(
+            ["response_id", "item", "value", "seq", "answered_at"], source
+        )
+        # rowcount of an INSERT is kept only when asked for (SQLAlchemy 2.0.28+).
+        stmt = _newer_wins(base).execution_options(preserve_rowcount=True)
+        _upserts[(name, "guarded")] = stmt
+    return stmt
+
+
+def _newer_wins(base):
+    return base.on_conflict_do_update(
+        index_elements=["response_id", "item"],
+        set_={
+            "value": base.excluded.value,
+            "seq": base.excluded.seq,
+            "answered_at": base.excluded.answered_at,
+        },
+        where=Answer.__table__.c.seq < base.excluded.seq,
+    )
 
 
 def _answer_upsert(session: Session):
     """Return the answer upsert for this database, built once: a statement without bound
     values is compiled once and reused, which matters on the autosave path."""
     name = session.get_bind().dialect.name
-    stmt = _upserts.get(name)
+    stmt = _upserts.get((name, "plain"))
     if stmt is None:
-        base = insert_for(session, Answer.__table__)
-        stmt = base.on_conflict_do_update(
-            index_elements=["response_id", "item"],
-            set_={
-                "value": base.excluded.value,
-                "seq": base.excluded.seq,
-                "answered_at": base.excluded.answered_at,
-            },
-            where=Answer.__table__.c.seq < base.excluded.seq,
-        )
-        _upserts[name] = stmt
+        stmt = _newer_wins(insert_for(session, Answer.__table__))
+        _upserts[(name, "plain")] = stmt
     return stmt
 
 
@@ -236,7 +322,10 @@ def factor_item_code(q, factor: str, answers: dict[str, int]) -> int | None:
 
 def insert_for(session: Session, model):
     """Return the dialect's INSERT, which knows ON CONFLICT, for `model`."""
-    name = session.get_bind().dialect.name
+    return _dialect_insert(session.get_bind().dialect.name, model)
+
+
+def _dialect_insert(name: str, model):
     if name == "postgresql":
         return postgresql.insert(model)
     if name == "sqlite":
