@@ -79,3 +79,12 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+
+
+def post_fork(server, worker):
+    """Fewer malloc arenas per worker: with eight threads, glibc kept up to sixteen, each
+    holding memory freed after a cohort report, and workers grew in steps (see
+    survey_app/memory.py and benchmarks/load.py --soak)."""
+    from survey_app.memory import limit_arenas
+
+    limit_arenas(int(os.environ.get("MALLOC_ARENA_MAX", 2)))

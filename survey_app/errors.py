@@ -90,7 +90,7 @@ def register_error_handlers(app: Flask) -> None:
         if exc.code is None or exc.code < 400:
             return exc
         message = None
-        if exc.code == 400 and exc.description and exc.description != type(exc).description:
+        if exc.code in (400, 503) and exc.description and exc.description != type(exc).description:
             message = exc.description
         return error_response(exc.code, message)
 

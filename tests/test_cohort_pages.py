@@ -122,6 +122,29 @@ def test_chart_download_needs_a_known_chart(client, cohort):
     assert b"<script src=" not in html.data
 
 
+def test_chart_images_are_drawn_outside_the_web_process(client, cohort, monkeypatch):
+    """The browser that draws images runs in a short-lived child process, never in the
+    worker: drawing in this process fails the test; a missing browser is a 503 in words."""
+    from survey_app.exports import images, isolated
+
+    if not images.browser_available():
+        pytest.skip(f"{images.browser_path()} not found: install Debian's chromium package")
+    world, rounds = cohort
+    login_as(client, world.lead)
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("drawn in the web process")
+
+    monkeypatch.setattr(isolated, "export_report", not_here)
+    png = client.get(f"/staff/cohort/download/png?{query(rounds, chart='change')}")
+    assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.headers["Content-Disposition"].startswith("attachment")
+    monkeypatch.setenv("CHROMIUM_PATH", "/nonexistent/chromium")
+    missing = client.get(f"/staff/cohort/download/svg?{query(rounds, chart='means')}")
+    assert missing.status_code == 503 and "Traceback" not in missing.text
+    assert "chromium" in missing.text.lower()
+
+
 def test_background_export_needs_csrf_and_runs(client, cohort):
     world, rounds = cohort
     login_as(client, world.lead)

@@ -1,6 +1,8 @@
 """Exports that take a while (the PDF report, the ZIP of everything) run in a background
-thread; the job's progress and file live in the database, so any web worker can show the
-progress and serve the file, and the worker that started it keeps answering requests.
+thread, which works out the report and has it drawn in a child process
+(exports/isolated.py); the job's progress and file live in the database, so any web
+worker can show the progress and serve the file, and the worker that started it keeps
+answering requests.
 """
 
 from __future__ import annotations
@@ -82,6 +84,10 @@ def _run(app: Flask, job_id: int, work) -> None:
             return
         _update(session, job_id, status="done", progress=100, message="Ready to download", filename=filename,
                 mimetype=mimetype, content=data, finished_at=utcnow())
+        del data
+        from ..memory import trim
+
+        trim()
 
 
 def _update(session: Session, job_id: int, **values) -> None:

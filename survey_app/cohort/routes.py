@@ -98,9 +98,13 @@ def download(fmt: str):
     if fmt in ("png", "svg", "pdf", "html") and chart not in CHARTS:
         abort(400, "Choose which chart to download.")
     _, report = _report_or_400(args)
-    from ..exports import export_report
+    from ..exports.images import ImageExportError
+    from ..exports.isolated import export_isolated
 
-    exported = export_report(report, fmt, chart=chart)
+    try:
+        exported = export_isolated(report, fmt, chart=chart)
+    except ImageExportError as exc:
+        abort(503, str(exc))
     _record_export(report, fmt, chart=chart)
     db.session.commit()
     return send_file(_bytes_io(exported.data), mimetype=exported.mimetype, as_attachment=True,
@@ -137,15 +141,16 @@ def start_export():
 
 
 def _export_work(session, job, progress):
-    """Build the report again in the background thread and export it."""
-    from ..exports import export_report
+    """Build the report in the background thread; the export is drawn in a child process."""
+    from ..exports.isolated import BACKGROUND_TIMEOUT_S, export_isolated
 
     staff = session.get(StaffUser, job.staff_id)
     parsed = parse_selection(parse_qs(job.params["selection"]))
     progress(0.05, "Working out the statistics")
     report = cohort_report(session, Scope(staff), parsed.selection, utcnow(), _threshold())
     session.commit()
-    exported = export_report(report, job.params["format"], progress=lambda f, m: progress(0.1 + 0.9 * f, m))
+    exported = export_isolated(report, job.params["format"], progress=lambda f, m: progress(0.1 + 0.9 * f, m),
+                               timeout=BACKGROUND_TIMEOUT_S)
     _record_export(report, job.params["format"], staff_id=staff.id, session=session)
     session.commit()
     return exported.filename, exported.mimetype, exported.data
