@@ -88,3 +88,18 @@ def post_fork(server, worker):
     from survey_app.memory import limit_arenas
 
     limit_arenas(int(os.environ.get("MALLOC_ARENA_MAX", 2)))
+
+
+def on_starting(server):
+    """Libraries of the heavy staff pages, imported once before the fork and shared by
+    every worker (only libraries: see survey_app/memory.py)."""
+    from survey_app.memory import preload_libraries
+
+    preload_libraries()
+
+
+def post_worker_init(worker):
+    """The app's own modules and templates, loaded as each worker starts."""
+    from survey_app.memory import warm_worker
+
+    warm_worker(worker.wsgi)

@@ -35,3 +35,49 @@ def limit_arenas(count: int = 2) -> bool:
 def trim() -> bool:
     """Return free memory at the top of malloc's heaps to the system; True when some was."""
     return bool(_LIBC is not None and _LIBC.malloc_trim(0))
+
+
+# What a staff member's first cohort page, chart or table download loads: about 90 MB that
+# otherwise arrived in each worker at a moment of its own (benchmarks/load.py --soak saw
+# workers grow in steps). Libraries are imported once in gunicorn's arbiter before the
+# fork, so every worker shares them; the app's own modules, templates and caches are
+# loaded in each worker as it starts (the arbiter must not import our code: a reload,
+# SIGHUP, starts workers with the new code). Each worker's size is then flat from its start.
+LIBRARIES = ("numpy", "scipy.stats", "openpyxl", "plotly.graph_objects", "plotly.io")
+APP_MODULES = (
+    "survey_app.cohort.build", "survey_app.charts.cohort", "survey_app.charts.profile",
+    "survey_app.exports", "survey_app.exports.tables", "survey_app.exports.interactive",
+    "survey_app.exports.report", "survey_app.exports.bundle", "survey_app.exports.isolated",
+)
+
+
+def preload_libraries() -> None:
+    """Import the libraries of the heavy staff pages (in gunicorn's arbiter)."""
+    import importlib
+
+    for name in LIBRARIES:
+        importlib.import_module(name)
+    # Plotly loads the checks for each kind of trace and layout part on first use.
+    import plotly.graph_objects as go
+
+    go.Figure(
+        data=[dict(type="scatter", x=[0], y=[0], error_x=dict(type="data", array=[1]), mode="markers"),
+              dict(type="bar", x=[0], y=[0])],
+        layout=dict(shapes=[dict(type="line", x0=0, x1=1, y0=0, y1=1)], annotations=[dict(text="", x=0, y=0)],
+                    xaxis2=dict(), yaxis2=dict(), legend=dict(), margin=dict()),
+    ).to_json()
+
+
+def warm_worker(app) -> None:
+    """Load the app's own heavy modules, every template and the inlined plotly.js now (in
+    each worker as it starts), not on some staff member's first request."""
+    import importlib
+
+    for name in APP_MODULES:
+        importlib.import_module(name)
+    from survey_app.exports.interactive import _plotly_js
+
+    _plotly_js()
+    for name in app.jinja_env.list_templates():
+        if name.endswith(".html"):
+            app.jinja_env.get_template(name)
