@@ -85,9 +85,9 @@ def post_fork(server, worker):
     """Fewer malloc arenas per worker: with eight threads, glibc kept up to sixteen, each
     holding memory freed after a cohort report, and workers grew in steps (see
     survey_app/memory.py and benchmarks/load.py --soak)."""
-    from survey_app.memory import limit_arenas
+    from survey_app.memory import tune_malloc
 
-    limit_arenas(int(os.environ.get("MALLOC_ARENA_MAX", 2)))
+    tune_malloc(arenas=int(os.environ.get("MALLOC_ARENA_MAX", 2)))
 
 
 def on_starting(server):

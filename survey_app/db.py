@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import Pool
@@ -98,3 +100,21 @@ def _ping_if_idle(dbapi_connection, connection_record, connection_proxy):
             dbapi_connection.rollback()
     except Exception as exc:  # noqa: BLE001 - any failure means: use a new connection
         raise DisconnectionError("pooled connection failed its idle check") from exc
+
+
+@contextmanager
+def file_connection() -> Iterator[Connection]:
+    """A connection, in a transaction, for moving a file of megabytes (an export's ZIP).
+
+    The database driver keeps its buffers as large as the largest message it has carried
+    for as long as the connection lives, so a pooled connection that once carried a file
+    kept that much memory in its worker (the soak saw workers grow in such steps). This
+    connection is closed after use instead of going back to the pool.
+    """
+    conn = db.engine.connect()
+    try:
+        with conn.begin():
+            yield conn
+    finally:
+        conn.invalidate()
+        conn.close()

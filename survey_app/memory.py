@@ -3,7 +3,7 @@
 A cohort report or an export allocates tens of megabytes for a moment. CPython frees it,
 but glibc's allocator keeps freed blocks in per-thread arenas (up to eight per core), so
 a threaded worker's resident size climbed in steps with each one. Two remedies, both
-no-ops where the C library is not glibc: fewer arenas in each worker (`limit_arenas`,
+no-ops where the C library is not glibc: fewer arenas in each worker (`tune_malloc`,
 called by gunicorn.conf.py after the fork), and `trim` after the large requests.
 """
 
@@ -12,7 +12,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 
-_M_ARENA_MAX = -8  # mallopt parameter number in glibc's malloc.h
+_M_ARENA_MAX = -8  # mallopt parameter numbers in glibc's malloc.h
+_M_MMAP_THRESHOLD = -3
 
 
 def _libc():
@@ -27,9 +28,14 @@ def _libc():
 _LIBC = _libc()
 
 
-def limit_arenas(count: int = 2) -> bool:
-    """Let malloc use at most `count` arenas in this process; True when it took."""
-    return bool(_LIBC is not None and _LIBC.mallopt(_M_ARENA_MAX, count))
+def tune_malloc(arenas: int = 2, mmap_threshold: int = 256 * 1024) -> bool:
+    """In this process: at most `arenas` malloc arenas, and every block of
+    `mmap_threshold` bytes or more in memory of its own, returned to the system when freed
+    (glibc otherwise raises that threshold after the first large block is freed, and a
+    later ZIP or report of a few megabytes stays in the heap). True when both took."""
+    if _LIBC is None:
+        return False
+    return bool(_LIBC.mallopt(_M_ARENA_MAX, arenas)) and bool(_LIBC.mallopt(_M_MMAP_THRESHOLD, mmap_threshold))
 
 
 def trim() -> bool:

@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ..db import db, utcnow
+from ..db import db, file_connection, utcnow
 from ..models import ExportJob, StaffUser
 
 log = logging.getLogger(__name__)
@@ -82,12 +82,20 @@ def _run(app: Flask, job_id: int, work) -> None:
             _update(session, job_id, status="failed", message="The export could not be made. Please try again;"
                     " if it fails again, tell your administrator.", finished_at=utcnow())
             return
-        _update(session, job_id, status="done", progress=100, message="Ready to download", filename=filename,
-                mimetype=mimetype, content=data, finished_at=utcnow())
+        with file_connection() as conn:
+            conn.execute(update(ExportJob).where(ExportJob.id == job_id).values(
+                status="done", progress=100, message="Ready to download", filename=filename,
+                mimetype=mimetype, content=data, finished_at=utcnow()))
         del data
         from ..memory import trim
 
         trim()
+
+
+def stored_file(job: ExportJob) -> bytes | None:
+    """Return the file of a finished job (read on a connection of its own: file_connection)."""
+    with file_connection() as conn:
+        return conn.execute(select(ExportJob.content).where(ExportJob.id == job.id)).scalar()
 
 
 def _update(session: Session, job_id: int, **values) -> None:

@@ -177,9 +177,10 @@ def export_status_json(token: str):
 @staff_required()
 def export_download(token: str):
     job = jobs.job_for(db.session, current_user, token) or abort(404)
-    if job.status != "done" or job.content is None:
+    content = jobs.stored_file(job) if job.status == "done" else None
+    if content is None:
         abort(404)
-    return send_file(_bytes_io(job.content), mimetype=job.mimetype, as_attachment=True,
+    return send_file(_bytes_io(content), mimetype=job.mimetype, as_attachment=True,
                      download_name=job.filename, max_age=0)
 
 

@@ -75,6 +75,7 @@ class ExportJob(db.Model):
     message: Mapped[str] = mapped_column(String(300), default="")
     filename: Mapped[str | None] = mapped_column(String(200))
     mimetype: Mapped[str | None] = mapped_column(String(100))
-    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Megabytes: read only by the download (cohort.jobs.stored_file), not with the job.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
