@@ -142,7 +142,7 @@ def test_chart_images_are_drawn_outside_the_web_process(client, cohort, monkeypa
     monkeypatch.setenv("CHROMIUM_PATH", "/nonexistent/chromium")
     missing = client.get(f"/staff/cohort/download/svg?{query(rounds, chart='means')}")
     assert missing.status_code == 503 and "Traceback" not in missing.text
-    assert "chromium" in missing.text.lower()
+    assert "chromium" in missing.text.lower() and "tell your administrator" in missing.text
 
 
 def test_background_export_needs_csrf_and_runs(client, cohort):

@@ -104,7 +104,8 @@ def download(fmt: str):
     try:
         exported = export_isolated(report, fmt, chart=chart)
     except ImageExportError as exc:
-        abort(503, str(exc))
+        abort(503, f"{exc} Please tell your administrator. Meanwhile the tables (CSV, XLSX) and the "
+                   "interactive HTML charts can still be downloaded.")
     _record_export(report, fmt, chart=chart)
     db.session.commit()
     return send_file(_bytes_io(exported.data), mimetype=exported.mimetype, as_attachment=True,
