@@ -135,10 +135,15 @@ def test_chart_images_are_drawn_outside_the_web_process(client, cohort, monkeypa
     def not_here(*args, **kwargs):
         raise AssertionError("drawn in the web process")
 
+    from survey_app.exports import report as printable
+
     monkeypatch.setattr(isolated, "export_report", not_here)
+    monkeypatch.setattr(printable, "chart_images", not_here)
     png = client.get(f"/staff/cohort/download/png?{query(rounds, chart='change')}")
     assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.headers["Content-Disposition"].startswith("attachment")
+    printed = client.get(f"/staff/cohort/report?{query(rounds)}")
+    assert printed.status_code == 200 and printed.text.count("data:image/svg+xml") >= 3
     monkeypatch.setenv("CHROMIUM_PATH", "/nonexistent/chromium")
     missing = client.get(f"/staff/cohort/download/svg?{query(rounds, chart='means')}")
     assert missing.status_code == 503 and "Traceback" not in missing.text

@@ -75,12 +75,19 @@ def _charts(report) -> dict[str, dict]:
 @bp.get("/report")
 @staff_required()
 def print_view():
-    """The printable cohort report (HTML print view)."""
+    """The printable cohort report (HTML print view; its charts drawn in a child process)."""
+    from ..exports.images import ImageExportError
+    from ..exports.isolated import chart_images_isolated
     from ..exports.report import report_html
 
     _, report = _report_or_400(_selection_args())
+    try:
+        charts = chart_images_isolated(report)
+    except ImageExportError as exc:
+        _cannot_draw(exc)
     _record_export(report, "report-html")
-    html = report_html(report, back_href=url_for("cohort.cohort_page") + "?" + report.selection_query)
+    html = report_html(report, back_href=url_for("cohort.cohort_page") + "?" + report.selection_query,
+                       charts=charts)
     db.session.commit()
     return html
 
@@ -104,8 +111,7 @@ def download(fmt: str):
     try:
         exported = export_isolated(report, fmt, chart=chart)
     except ImageExportError as exc:
-        abort(503, f"{exc} Please tell your administrator. Meanwhile the tables (CSV, XLSX) and the "
-                   "interactive HTML charts can still be downloaded.")
+        _cannot_draw(exc)
     _record_export(report, fmt, chart=chart)
     db.session.commit()
     return send_file(_bytes_io(exported.data), mimetype=exported.mimetype, as_attachment=True,
@@ -183,6 +189,11 @@ def export_download(token: str):
         abort(404)
     return send_file(_bytes_io(content), mimetype=job.mimetype, as_attachment=True,
                      download_name=job.filename, max_age=0)
+
+
+def _cannot_draw(exc: Exception):
+    abort(503, f"{exc} Please tell your administrator. Meanwhile the tables (CSV, XLSX) and the "
+               "interactive HTML charts can still be downloaded.")
 
 
 def _bytes_io(data: bytes) -> BytesIO:

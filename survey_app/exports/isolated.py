@@ -36,6 +36,16 @@ def export_isolated(report: CohortReport, fmt: str, chart: str | None = None,
     browser. Raises what export_report raises (ExportError, ImageExportError)."""
     if fmt not in NEEDS_BROWSER:
         return export_report(report, fmt, chart=chart, progress=progress)
+    return _in_child(("export", report, fmt, chart), progress, timeout)
+
+
+def chart_images_isolated(report: CohortReport, timeout: float = QUICK_TIMEOUT_S) -> list:
+    """Return exports.report.chart_images(report) (every chart as SVG), drawn in a child
+    process: the print view's charts. Raises ImageExportError when they cannot be drawn."""
+    return _in_child(("charts", report), None, timeout)
+
+
+def _in_child(task: tuple, progress: Progress | None, timeout: float):
     with tempfile.TemporaryDirectory(prefix="survey-export-") as tmp:
         result, errors = Path(tmp) / "result.pickle", Path(tmp) / "stderr.txt"
         with errors.open("wb") as stderr:
@@ -47,7 +57,7 @@ def export_isolated(report: CohortReport, fmt: str, chart: str | None = None,
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         try:
-            proc.stdin.write(pickle.dumps((report, fmt, chart)))
+            proc.stdin.write(pickle.dumps(task))
             proc.stdin.close()
             for line in proc.stdout:
                 _relay(line, progress)
@@ -80,24 +90,30 @@ def _raise_from(stderr: str, timed_out: bool) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """The child: read (report, format, chart) from standard input, write the result."""
+    """The child: read a task from standard input ("export", report, format, chart) or
+    ("charts", report), do it, write the result to the file named in argv[1]."""
     out = Path(argv[1])
-    report, fmt, chart = pickle.load(sys.stdin.buffer)  # noqa: S301 - from our parent process
+    task = pickle.load(sys.stdin.buffer)  # noqa: S301 - from our parent process
 
     def step(fraction: float, message: str) -> None:
         print(json.dumps({"progress": fraction, "message": message}), flush=True)
 
     from survey_app.exports.images import close_browser
+    from survey_app.exports.report import chart_images
 
     try:
-        exported = export_report(report, fmt, chart=chart, progress=step)
+        if task[0] == "charts":
+            made = chart_images(task[1])
+        else:
+            _, report, fmt, chart = task
+            made = export_report(report, fmt, chart=chart, progress=step)
     except (ExportError, ImageExportError) as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     finally:
         close_browser()
     part = out.with_suffix(".part")
-    part.write_bytes(pickle.dumps(exported))
+    part.write_bytes(pickle.dumps(made))
     part.rename(out)
     return 0
 

@@ -42,7 +42,9 @@ def pdf_pages(data: bytes) -> int:
 
 
 def download(page: Page, action) -> tuple[str, bytes]:
-    with page.expect_download() as info:
+    # Chart images are drawn by a fresh child process (browser start included): a few
+    # seconds on a quiet machine, much longer on a busy one.
+    with page.expect_download(timeout=90_000) as info:
         action()
     d = info.value
     return d.suggested_filename, Path(d.path()).read_bytes()
