@@ -70,7 +70,6 @@ def cohort_report(
     round_ids = [r.id for r in rounds]
     sides = [1, 0] if split_inside is not None else [0]
 
-    queries.prepare(session)
     moments = queries.round_moments(session, round_ids, cohort, split_inside)
     counts = queries.pupil_counts(session, round_ids, cohort, split_inside)
     bases = rci_bases(session, baseline, q.factors, now)

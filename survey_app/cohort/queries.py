@@ -13,12 +13,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select, text
+from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from ..models import Answer, FactorScore, Pupil, Response
 from ..questionnaires import Questionnaire
-from ..scoring.reliability import decode_items
 
 TIE_DECIMALS = 6
 
@@ -28,16 +27,6 @@ def side_column(split_inside: ColumnElement[bool] | None):
     if split_inside is None:
         return literal(0)
     return case((split_inside, 1), else_=0)
-
-
-def prepare(session: Session) -> None:
-    """On PostgreSQL, for the rest of this transaction: memory enough for the report's
-    GROUP BYs to hash in memory (the planner cannot know that a change rounded to six
-    places has a few dozen values, and otherwise sorted a million rows on disk), and no
-    JIT compilation (its start-up cost more than it saved on these short aggregates)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL work_mem = '64MB'"))
-        session.execute(text("SET LOCAL jit = off"))
 
 
 @dataclass(frozen=True)
@@ -159,40 +148,48 @@ def _coded_moments(
     session: Session, q: Questionnaire, round_id: int, cohort: ColumnElement[bool],
     split_inside: ColumnElement[bool] | None,
 ) -> dict[tuple[int, str], ItemMoments] | None:
-    """How many pupils gave each pattern of answers (one packed code) per factor: a few
-    thousand rows whatever the cohort's size, unpacked and summed here. (Unpacking in SQL
-    cost a dozen integer operations per score row; grouping by the code costs one hash.)"""
     lo, hi = q.scale_min, q.scale_max
+    base = hi - lo + 1
+    k_max = max((len(q.statements_of(f.key)) for f in q.factors), default=0)
+    if not k_max:
+        return {}
     side = side_column(split_inside).label("side")
+    code = FactorScore.item_code
+    digits = [(code // (base ** i)) % base for i in range(k_max)]
+    digit_total = sum(digits[1:], digits[0])
     complete = and_(FactorScore.items_answered == FactorScore.items_total, FactorScore.score.is_not(None))
+    columns = [func.count(code)]
+    for d in digits:
+        columns += [func.sum(d), func.sum(d * d)]
+    columns += [func.sum(digit_total), func.sum(digit_total * digit_total)]
     rows = session.execute(
-        select(side, FactorScore.factor, FactorScore.item_code, func.count())
+        select(side, FactorScore.factor, func.count(), *columns)
         .join(Response, Response.id == FactorScore.response_id)
         .join(Pupil, Pupil.id == Response.pupil_id)
         .where(FactorScore.round_id == round_id, complete, cohort)
-        .group_by(side, FactorScore.factor, FactorScore.item_code)
+        .group_by(side, FactorScore.factor)
     ).all()
-    sums: dict[tuple[int, str], list] = {}
-    for s, factor, code, n in rows:
-        if code is None:
+    out: dict[tuple[int, str], ItemMoments] = {}
+    for row in rows:
+        s, factor, n_complete, n_coded = row[0], row[1], row[2], row[3]
+        if n_coded != n_complete:
             return None  # scores stored before answers were packed: read the answers instead
         k = len(q.statements_of(factor))
         if not k:
             continue
-        acc = sums.setdefault((s, factor), [0, [0] * k, [0] * k, 0, 0])
-        values = decode_items(code, k, lo, hi)
-        total = sum(values)
-        acc[0] += n
-        for i, x in enumerate(values):
-            acc[1][i] += n * x
-            acc[2][i] += n * x * x
-        acc[3] += n * total
-        acc[4] += n * total * total
-    return {
-        key: ItemMoments(n, [float(v) for v in item_sums], [float(v) for v in item_sumsq],
-                         float(t_sum), float(t_sq))
-        for key, (n, item_sums, item_sumsq, t_sum, t_sq) in sums.items()
-    }
+        values = [float(v or 0) for v in row[4:]]
+        d_sums, d_sq = values[0:2 * k_max:2][:k], values[1:2 * k_max:2][:k]
+        t_sum, t_sq = values[2 * k_max], values[2 * k_max + 1]
+        n = n_complete
+        # Digits are value - low: shift back to the scale (sums of x and x² from sums of d and d²).
+        out[(s, factor)] = ItemMoments(
+            n,
+            [ds + n * lo for ds in d_sums],
+            [dq + 2 * lo * ds + n * lo * lo for ds, dq in zip(d_sums, d_sq, strict=True)],
+            t_sum + n * k * lo,
+            t_sq + 2 * k * lo * t_sum + n * (k * lo) ** 2,
+        )
+    return out
 
 
 def _answer_moments(
