@@ -28,6 +28,7 @@ from survey_app.exports.images import ImageExportError
 NEEDS_BROWSER = ("png", "svg", "pdf", "report", "zip")
 QUICK_TIMEOUT_S = 25.0  # a download the user waits for: under gunicorn's 30 s
 BACKGROUND_TIMEOUT_S = 600.0
+PROJECT = Path(__file__).resolve().parents[2]  # where `-m survey_app...` is found
 
 
 def export_isolated(report: CohortReport, fmt: str, chart: str | None = None,
@@ -52,18 +53,24 @@ def _in_child(task: tuple, progress: Progress | None, timeout: float):
             proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 [sys.executable, "-m", "survey_app.exports.isolated", str(result)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=PROJECT,
             )
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         try:
-            proc.stdin.write(pickle.dumps(task))
-            proc.stdin.close()
+            try:
+                proc.stdin.write(pickle.dumps(task))
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass  # the child ended at once: its standard error says why
             for line in proc.stdout:
                 _relay(line, progress)
             code = proc.wait()
         finally:
             timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
             proc.stdout.close()
         if code != 0 or not result.exists():
             _raise_from(errors.read_text(errors="replace"), timed_out=code == -9)
