@@ -99,7 +99,7 @@ def on_starting(server):
 
 
 def post_worker_init(worker):
-    """The app's own modules and templates, loaded as each worker starts."""
+    """The app's own heavy modules and plotly.js, loaded as each worker starts."""
     from survey_app.memory import warm_worker
 
     warm_worker(worker.wsgi)

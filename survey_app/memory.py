@@ -4,7 +4,9 @@ A cohort report or an export allocates tens of megabytes for a moment. CPython f
 but glibc's allocator keeps freed blocks in per-thread arenas (up to eight per core), so
 a threaded worker's resident size climbed in steps with each one. Two remedies, both
 no-ops where the C library is not glibc: fewer arenas in each worker (`tune_malloc`,
-called by gunicorn.conf.py after the fork), and `trim` after the large requests.
+called by gunicorn.conf.py after the fork), and `trim` after the large requests. Below
+them, what gunicorn.conf.py loads before and after the fork so that workers start at
+their working size.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def trim() -> bool:
 # What a staff member's first cohort page, chart or table download loads: about 90 MB that
 # otherwise arrived in each worker at a moment of its own (benchmarks/load.py --soak saw
 # workers grow in steps). Libraries are imported once in gunicorn's arbiter before the
-# fork, so every worker shares them; the app's own modules, templates and caches are
+# fork, so every worker shares them; the app's own heavy modules and plotly.js are
 # loaded in each worker as it starts (the arbiter must not import our code: a reload,
 # SIGHUP, starts workers with the new code). Each worker's size is then flat from its start.
 LIBRARIES = ("numpy", "scipy.stats", "openpyxl", "plotly.graph_objects", "plotly.io")
