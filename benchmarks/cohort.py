@@ -28,8 +28,11 @@ left unanswered. Factor scores and item codes (the packed answers kept for Cronb
 alpha) are the app's: on SQLite from `score_answers` and `factor_item_code`; on
 PostgreSQL from a lookup table built with the scoring module's own `rescale` and
 `score_factor` and with `factor_item_code` for every possible answer pattern of each
-factor, joined to the answers in SQL. On every run a random sample of 200 finished
-responses is re-scored in Python and compared exactly with the stored rows, and a
+factor, joined to the answers in SQL. On both, the scores are then laid out side by side
+in response_scores (what store_scores writes; one INSERT ... SELECT per questionnaire
+version, also for data generated before that table existed). On every run a random
+sample of 200 finished responses is re-scored in Python and compared exactly with the
+stored rows (factor_scores and response_scores), and a
 plausibility line shows the mean and SD of the scores by round and how often every
 statement of a factor got the same answer.
 
@@ -43,7 +46,10 @@ N timed runs after one warm-up, signed in as an admin (scope: everything):
 - raw: the least any report must read, one hand-written SQL aggregate per comparison
   (before->during, before->after) over factor_scores joined to responses for pupils with
   a score in both rounds, giving per factor count, sum of differences and sum of squared
-  differences;
+  differences (the targets' ratio is against this one);
+- raw wide: the same minimum over response_scores, the table the report reads: per
+  comparison one pass over one row per pupil and round, every factor's count and sums as
+  columns (printed as a second ratio, for comparison);
 - memory: tracemalloc peak and RSS growth of one report, in a fresh process, for one
   school and for the whole trust (100 times the pupils);
 - where the time goes: every SQL statement of one one-school and one whole-trust report
@@ -489,28 +495,35 @@ def generate_sqlite(spec: Spec) -> None:
     s.commit()
 
 
-def pack_item_codes(q) -> int:
-    """Store each complete factor score's answers packed in one integer (what store_scores
-    does for a real response, see scoring.reliability.encode_items), in one UPDATE over
-    rows that lack it; return how many rows were filled."""
-    lo, hi = q.scale_min, q.scale_max
-    base = hi - lo + 1
-    rows = []
-    for f in q.factors:
-        for i, st in enumerate(q.statements_of(f.key)):
-            rows.append(f"('{st.id}', '{f.key}', {1 if st.reversed else 0}, {base ** i})")
-    # Statement ids and factor keys come from our own questionnaire file, not from users.
-    sql = f"""WITH s(item, factor, rev, w) AS (VALUES {", ".join(rows)})
-        UPDATE factor_scores SET item_code = c.code
-        FROM (SELECT a.response_id, s.factor,
-                     sum(((CASE WHEN s.rev = 1 THEN {lo + hi} - a.value ELSE a.value END) - {lo}) * s.w) AS code
-              FROM answers a JOIN s ON s.item = a.item
-              GROUP BY a.response_id, s.factor) AS c
-        WHERE factor_scores.response_id = c.response_id AND factor_scores.factor = c.factor
-          AND factor_scores.items_answered = factor_scores.items_total
-          AND factor_scores.score IS NOT NULL AND factor_scores.item_code IS NULL"""  # noqa: S608
-    done = db.session.execute(sa.text(sql)).rowcount
+def fill_response_scores() -> int:
+    """Lay out the factor scores of responses that lack a response_scores row side by side
+    (what store_scores writes for a real response), in one INSERT ... SELECT per
+    questionnaire version; return how many rows were written."""
+    from survey_app.models import QuestionnaireVersion, ResponseScores
+
+    done = 0
+    for version in db.session.scalars(sa.select(QuestionnaireVersion)):
+        picks = []
+        for position, factor in enumerate(definition_of(version).factors, start=1):
+            for column, source in (("score", FactorScore.score), ("band", FactorScore.band),
+                                   ("code", FactorScore.item_code)):
+                picks.append(sa.func.max(sa.case((FactorScore.factor == factor.key, source)))
+                             .label(f"{column}_{position}"))
+        select = (
+            sa.select(Response.id, Response.round_id, Response.pupil_id, *picks)
+            .join(FactorScore, FactorScore.response_id == Response.id)
+            .where(Response.questionnaire_version_id == version.id,
+                   ~sa.exists().where(ResponseScores.response_id == Response.id))
+            .group_by(Response.id, Response.round_id, Response.pupil_id)
+        )
+        names = ["response_id", "round_id", "pupil_id"] + [p.name for p in picks]
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(ResponseScores))
+        db.session.execute(sa.insert(ResponseScores).from_select(names, select))
+        done += db.session.scalar(sa.select(sa.func.count()).select_from(ResponseScores)) - before
     db.session.commit()
+    if done and db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("ANALYZE response_scores"))
     return done
 
 
@@ -526,15 +539,10 @@ def ensure_world(app, spec: Spec, regenerate: bool) -> tuple[dict, float | None]
         upgrade(app)  # e.g. columns added since the data was generated
         with app.app_context():
             t = time.perf_counter()
-            missing = db.session.scalar(sa.select(sa.func.count()).select_from(FactorScore).where(
-                FactorScore.items_answered == FactorScore.items_total, FactorScore.score.is_not(None),
-                FactorScore.item_code.is_(None)))
-            # Counted first: SQLite reports no row count for UPDATE ... FROM, and a full
-            # pass over the answers is not worth making when nothing is missing.
-            if missing:
-                pack_item_codes(q)
-                say(f"  packed the answers of {missing:,} complete factor scores in {time.perf_counter() - t:.1f} s"
-                    " (data generated before factor_scores.item_code existed)")
+            filled = fill_response_scores()
+            if filled:
+                say(f"  laid out {filled:,} responses' scores in response_scores in {time.perf_counter() - t:.1f} s"
+                    " (data generated before response_scores existed)")
             db.session.remove()
             db.engine.dispose()
         return counts, None
@@ -552,6 +560,8 @@ def ensure_world(app, spec: Spec, regenerate: bool) -> tuple[dict, float | None]
             generate_postgresql(spec)
         else:
             generate_sqlite(spec)
+        t = time.perf_counter()
+        say(f"    response_scores: {fill_response_scores():,} rows in {time.perf_counter() - t:.1f} s")
         generated = time.perf_counter() - start
         say(f"    generated in {generated:.1f} s")
         t = time.perf_counter()
@@ -590,6 +600,10 @@ def verify_sample(seed: int) -> tuple[int, int, float]:
                                    FactorScore.item_code)
                          .where(FactorScore.response_id.in_(picked_list))):
         stored[row[0]][row[1]] = tuple(row[2:])
+    from survey_app.models import ResponseScores
+
+    wide = {row.response_id: row._mapping for row in s.execute(
+        sa.select(ResponseScores.__table__).where(ResponseScores.response_id.in_(picked_list)))}
     version = {rid: v for rid, v in s.execute(sa.select(Response.id, Response.questionnaire_version_id)
                                               .where(Response.id.in_(picked_list)))}
     from survey_app.models import QuestionnaireVersion
@@ -606,6 +620,13 @@ def verify_sample(seed: int) -> tuple[int, int, float]:
         expected = {r.factor: (r.score, r.items_answered, r.items_total, r.band,
                                factor_item_code(q, r.factor, answers[rid]))
                     for r in score_answers(q, answers[rid])}
+        laid_out = {f.key: (wide[rid][f"score_{i}"], wide[rid][f"band_{i}"], wide[rid][f"code_{i}"])
+                    for i, f in enumerate(q.factors, start=1)} if rid in wide else None
+        if laid_out != {k: (v[0], v[3], v[4]) for k, v in expected.items()}:
+            bad += 1
+            if bad <= 3:
+                say(f"    response_scores of response {rid}: {laid_out} expected {expected}")
+            continue
         if expected != stored[rid]:  # exact: scores are compared with ==, not a tolerance
             bad += 1
             if bad <= 3:
@@ -641,6 +662,23 @@ def raw_aggregate(session, rounds: list[int], school: int | None) -> dict:
     return out
 
 
+def raw_wide_aggregate(session, rounds: list[int], school: int | None, factors: int) -> dict:
+    """The same minimum over response_scores (the report's table): per comparison one pass
+    over one row per pupil and round, each factor's count, sum d and sum d^2 as columns."""
+    columns = ", ".join(
+        f"count(b.score_{i} - a.score_{i}), sum(b.score_{i} - a.score_{i}), "
+        f"sum((b.score_{i} - a.score_{i}) * (b.score_{i} - a.score_{i}))" for i in range(1, factors + 1))
+    school_join = "JOIN pupils p ON p.id = a.pupil_id AND p.school_id = :school" if school else ""
+    sql = sa.text(f"SELECT {columns} FROM response_scores a {school_join} "  # noqa: S608 (numbers only)
+                  "JOIN response_scores b ON b.pupil_id = a.pupil_id AND b.round_id = :later "
+                  "WHERE a.round_id = :baseline")
+    out = {}
+    for later in rounds[1:]:
+        params = {"baseline": rounds[0], "later": later} | ({"school": school} if school else {})
+        out[later] = tuple(session.execute(sql, params).one())
+    return out
+
+
 def report_fn():
     try:
         from survey_app.cohort.build import cohort_report
@@ -671,11 +709,14 @@ def run_report(app, ids: dict, school: int | None):
     return elapsed, report
 
 
-def run_raw(app, ids: dict, school: int | None):
+def run_raw(app, ids: dict, school: int | None, wide: bool = False):
     with app.app_context():
         db.session.connection()  # check a connection out first, as the report's session has one
         start = time.perf_counter()
-        out = raw_aggregate(db.session, ids["rounds"], school)
+        if wide:
+            out = raw_wide_aggregate(db.session, ids["rounds"], school, ids["factors"])
+        else:
+            out = raw_aggregate(db.session, ids["rounds"], school)
         elapsed = time.perf_counter() - start
         db.session.remove()
     return elapsed, out
@@ -714,8 +755,9 @@ def clear_round_stats(app, ids: dict) -> None:
 
 def time_pair(app, ids: dict, school: int | None, runs: int, with_report: bool) -> dict:
     """Report and raw aggregate, interleaved: 1 warm-up each, then `runs` timed pairs."""
-    out = {"report": [], "raw": []}
+    out = {"report": [], "raw": [], "raw wide": []}
     warm_raw_s, raw = run_raw(app, ids, school)
+    run_raw(app, ids, school, wide=True)
     problems = None
     warm_s = None
     if with_report:
@@ -729,8 +771,10 @@ def time_pair(app, ids: dict, school: int | None, runs: int, with_report: bool) 
                 say(f"    (a report takes {out['report'][0]:.0f} s: timing 3 runs instead of {runs})")
                 runs = 3
         out["raw"].append(run_raw(app, ids, school)[0])
+        out["raw wide"].append(run_raw(app, ids, school, wide=True)[0])
         i += 1
-    result = {"raw": summary(out["raw"]), "problems": problems, "warm_up": warm_s}
+    result = {"raw": summary(out["raw"]), "raw wide": summary(out["raw wide"]), "problems": problems,
+              "warm_up": warm_s}
     if with_report:
         result["report"] = summary(out["report"])
     return result
@@ -942,12 +986,14 @@ def run_backend(spec: Spec, regenerate: bool, runs: int, explain: bool) -> dict:
         if spec.backend == "postgresql":
             say(f"  server: {server_settings()}")
         db.session.remove()
-    say(f"  stored scores and item codes against score_answers and factor_item_code on {checked} responses: "
+    say(f"  stored scores, item codes and response_scores rows against score_answers and factor_item_code on "
+        f"{checked} responses: "
         f"{checked - bad} equal, {bad} different  {'PASS' if bad == 0 else 'FAIL'}")
     say("  plausibility: mean (SD) factor score by round "
         + ", ".join(f"{by_round[r][0]:.1f} ({by_round[r][1]:.1f})" for r in rounds if r in by_round)
         + f"; the same point on every statement of a factor in {100 * same:.0f}% of sampled factors")
-    ids = {"rounds": rounds, "school": school, "admin": admin}
+    ids = {"rounds": rounds, "school": school, "admin": admin,
+           "factors": len(load_questionnaire(QUESTIONNAIRE).factors)}
     with_report = report_fn() is not None
     if not with_report:
         say("  the report: survey_app/cohort/build.py is not there yet; timing the raw aggregate only")
@@ -973,14 +1019,14 @@ def run_backend(spec: Spec, regenerate: bool, runs: int, explain: bool) -> dict:
 def print_results(result: dict) -> list[tuple[str, bool]]:
     spec: Spec = result["spec"]
     verdicts: list[tuple[str, bool]] = [
-        (f"{spec.backend}: stored scores and item codes equal score_answers and factor_item_code",
+        (f"{spec.backend}: stored scores, item codes and response_scores rows equal score_answers and factor_item_code",
          result["score_check"])]
     say(f"\n-- {spec.backend} results --")
     say(f"{'selection':<13}{'pupils':>8}  {'what':<8}{'median s':>10}{'p95 s':>9}{'runs':>6}")
     for name in ("one school", "whole trust"):
         r = result[name]
         pupils = spec.per_school if name == "one school" else spec.pupils
-        for what in ("report", "raw"):
+        for what in ("report", "raw", "raw wide"):
             if what in r:
                 m = r[what]
                 say(f"{name:<13}{pupils:>8}  {what:<8}{m['median']:>10.3f}{m['p95']:>9.3f}{m['n']:>6}")
@@ -988,7 +1034,8 @@ def print_results(result: dict) -> list[tuple[str, bool]]:
             if name == "one school":
                 say(f"{'':<21}first report, computing and storing the round statistics: {r['warm_up']:.3f} s")
             ratio = r["report"]["median"] / r["raw"]["median"]
-            say(f"{'':<21}ratio report/raw (medians) {ratio:.2f}")
+            wide = r["report"]["median"] / r["raw wide"]["median"]
+            say(f"{'':<21}ratio report/raw (medians) {ratio:.2f}; report/raw wide {wide:.2f}")
             agree = not r["problems"]
             verdicts.append((f"{spec.backend} {name}: report's paired n and mean change equal the raw aggregate",
                              agree))

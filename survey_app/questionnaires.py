@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 MIN_STATEMENTS_PER_FACTOR = 3
+# The cohort tables keep one set of columns per factor position (models.ResponseScores).
+MAX_FACTORS = 12
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 ITEM_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 FACTOR_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
@@ -384,6 +386,9 @@ def _optional_number(raw: dict, name: str, place: str, errors: list[str]) -> flo
 def _parse_factors(raw, default_cutoffs, n_bands, errors) -> list[Factor]:
     if not isinstance(raw, list) or not raw:
         errors.append("factors: needs at least one [[factors]] table")
+        return []
+    if len(raw) > MAX_FACTORS:
+        errors.append(f"factors: {len(raw)} factors; a questionnaire has at most {MAX_FACTORS}")
         return []
     out: list[Factor] = []
     seen: set[str] = set()

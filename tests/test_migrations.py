@@ -128,3 +128,43 @@ def test_each_step_down_and_up(empty_database_url):
                 assert compare_metadata(MigrationContext.configure(conn), db.metadata) == []
         finally:
             db.engine.dispose()
+
+
+def test_0007_lays_out_stored_scores_and_packs_codes_stored_without(empty_database_url):
+    """Migration 0007 fills response_scores from the stored factor scores, and gives a
+    complete factor score stored before answers were packed (migration 0006) its code."""
+    from survey_app.models import FactorScore, ResponseScores
+    from tests.cohort_data import add_pupils, answer
+    from tests.conftest import World
+
+    app = make_test_app(empty_database_url)
+    try:
+        with app.app_context():
+            upgrade()
+            world = World(app)
+            statements = world.q.statements
+            for i, pupil in enumerate(add_pupils(world, 4)):
+                values = {s.id: 1 + (i + j) % 4 for j, s in enumerate(statements)}
+                if i == 3:
+                    values.pop(statements[0].id)  # one factor left incomplete: no code
+                answer(world, world.round, pupil, values)
+            db.session.commit()
+            table = ResponseScores.__table__
+            written = {r.response_id: dict(r._mapping) for r in db.session.execute(sa.select(table))}
+            codes = dict(db.session.execute(sa.select(FactorScore.id, FactorScore.item_code)).all())
+            assert len(written) == 4 and sum(c is None for c in codes.values()) == 1
+            first = world.q.factors[0].key
+            assert [row["code_1"] is None for row in written.values()].count(True) == 1
+            # As a database from before: codes missing on one factor, no response_scores.
+            db.session.execute(sa.update(FactorScore).where(FactorScore.factor == first).values(item_code=None))
+            db.session.commit()
+            db.session.remove()
+            downgrade(revision="0006")
+            upgrade()
+            again = {r.response_id: dict(r._mapping) for r in db.session.execute(sa.select(table))}
+            assert again == written
+            assert dict(db.session.execute(sa.select(FactorScore.id, FactorScore.item_code)).all()) == codes
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

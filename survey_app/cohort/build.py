@@ -70,18 +70,15 @@ def cohort_report(
     round_ids = [r.id for r in rounds]
     sides = [1, 0] if split_inside is not None else [0]
 
-    moments = queries.round_moments(session, round_ids, cohort, split_inside)
+    aggregates = queries.round_aggregates(session, rounds, cohort, split_inside)
+    moments, item_moments = aggregates.moments, aggregates.items
     counts = queries.pupil_counts(session, round_ids, cohort, split_inside)
     bases = rci_bases(session, baseline, q.factors, now)
     thresholds = {
         key: (RELIABLE * s if (s := standard_error_of_difference(b.sd, b.alpha)) is not None else None)
         for key, b in bases.items()
     }
-    cells = {r.id: queries.paired_cells(session, baseline.id, r.id, cohort, split_inside) for r in rounds[1:]}
-    item_moments = {
-        r.id: queries.reliability_moments(session, definition_of(r.questionnaire), r.id, cohort, split_inside)
-        for r in rounds
-    }
+    cells = queries.paired_cells(session, baseline, rounds[1:], cohort, split_inside)
 
     labels = split_labels(session, scope, selection)
     builder = _Builder(q, rounds, threshold, thresholds, {k: b.sd_source + "; " + b.alpha_source

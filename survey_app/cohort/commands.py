@@ -22,7 +22,7 @@ from ..scope import Scope
 from ..scoring.reliability import alpha_from_moments
 from ..services.questionnaire_store import definition_of
 from .build import CohortError, cohort_report
-from .queries import reliability_moments
+from .queries import round_aggregates
 from .selection import parse_selection
 
 
@@ -47,7 +47,7 @@ def reliability(round_ident: str, fmt: str) -> None:
     """Cronbach's alpha per factor of a round (pupils who answered every statement of the factor)."""
     survey_round = round_from_option(round_ident)
     q = definition_of(survey_round.questionnaire)
-    moments = reliability_moments(db.session, q, survey_round.id, true(), None)
+    moments = round_aggregates(db.session, [survey_round], true(), None).items[survey_round.id]
     rows = []
     for factor in q.factors:
         k = len(q.statements_of(factor.key))

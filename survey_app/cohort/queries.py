@@ -1,25 +1,49 @@
 """The database's share of the cohort report: a few GROUP BY queries over stored scores.
 
-Each query returns a handful of rows per factor whatever the number of pupils: moments
-per round, and for each comparison a histogram of paired changes (grouped by the change,
-rounded to 6 decimals so equal changes tie, and by the bands at both rounds). The split
-of a cohort into two sub-groups is one more GROUP BY column ("side": 1 inside, 0 the
-rest), so a split costs no extra scan.
+They read response_scores (models.ResponseScores: one row per finished response, its
+factor scores side by side), so every join is one row per pupil and round. Each query
+returns a handful of rows per factor whatever the number of pupils:
+
+- per round, one pass for every factor: n, sum and sum of squares of the scores, and for
+  Cronbach's alpha the same for each statement and for the factor total over pupils who
+  answered every statement (unpacked from the stored item codes);
+- per comparison, a histogram of paired changes (grouped by the change, rounded to 6
+  decimals so equal changes tie, and by the bands at both rounds). The later rounds of
+  one questionnaire version are one query, the factors turned into rows after the join.
+
+The split of a cohort into two sub-groups is one more GROUP BY column ("side": 1 inside,
+0 the rest), so a split costs no extra scan.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    String,
+    and_,
+    case,
+    column,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+    values,
+)
+from sqlalchemy.orm import Session
 
-from ..models import Answer, FactorScore, Pupil, Response
+from ..models import Pupil, Response, ResponseScores, SurveyRound
+from ..models.responses import slot
 from ..questionnaires import Questionnaire
+from ..services.questionnaire_store import definition_of
 
 TIE_DECIMALS = 6
+SCORES = ResponseScores.__table__
 
 
 def side_column(split_inside: ColumnElement[bool] | None):
@@ -29,6 +53,14 @@ def side_column(split_inside: ColumnElement[bool] | None):
     return case((split_inside, 1), else_=0)
 
 
+def by_version(rounds: Sequence[SurveyRound]) -> list[tuple[Questionnaire, list[int]]]:
+    """Return the rounds' ids grouped by questionnaire version, with its definition."""
+    groups: dict[int, tuple[Questionnaire, list[int]]] = {}
+    for r in rounds:
+        groups.setdefault(r.questionnaire_version_id, (definition_of(r.questionnaire), []))[1].append(r.id)
+    return list(groups.values())
+
+
 @dataclass(frozen=True)
 class Moments:
     n: int
@@ -36,24 +68,81 @@ class Moments:
     total_sq: float
 
 
-def round_moments(
-    session: Session, round_ids: Sequence[int], cohort: ColumnElement[bool],
+@dataclass(frozen=True)
+class ItemMoments:
+    """For pupils who answered every statement of a factor: per-statement sums and sums of
+    squares (after reverse-scoring) and the same for the factor total."""
+
+    n: int
+    item_sums: list[float]
+    item_sumsq: list[float]
+    total_sum: float
+    total_sumsq: float
+
+
+@dataclass
+class RoundAggregates:
+    """What one pass over a round's rows gives: score moments by (side, round id, factor),
+    and reliability sums by round id, then (side, factor)."""
+
+    moments: dict[tuple[int, int, str], Moments]
+    items: dict[int, dict[tuple[int, str], ItemMoments]]
+
+
+def round_aggregates(
+    session: Session, rounds: Sequence[SurveyRound], cohort: ColumnElement[bool],
     split_inside: ColumnElement[bool] | None,
-) -> dict[tuple[int, int, str], Moments]:
-    """Return {(side, round id, factor): n, sum and sum of squares of the scores}."""
+) -> RoundAggregates:
+    """Return the moments and reliability sums of every factor of every round, one query
+    per questionnaire version (the rounds of a report normally share one)."""
+    out = RoundAggregates({}, {r.id: {} for r in rounds})
+    for q, round_ids in by_version(rounds):
+        _round_pass(session, q, round_ids, cohort, split_inside, out)
+    return out
+
+
+def _round_pass(session, q: Questionnaire, round_ids, cohort, split_inside, out: RoundAggregates) -> None:
+    lo, hi = q.scale_min, q.scale_max
+    base = hi - lo + 1
     side = side_column(split_inside).label("side")
+    columns: list = []
+    layout: list[tuple[str, int, int]] = []  # (factor, first column, statements)
+    for position, factor in enumerate(q.factors, start=1):
+        score, _band, code = slot(position)
+        k = len(q.statements_of(factor.key))
+        layout.append((factor.key, len(columns), k))
+        digits = [(code // (base ** i)) % base for i in range(k)]
+        total = sum(digits[1:], digits[0])
+        columns += [func.count(score), func.sum(score), func.sum(score * score), func.count(code)]
+        for d in digits:
+            columns += [func.sum(d), func.sum(d * d)]
+        columns += [func.sum(total), func.sum(total * total)]
     rows = session.execute(
-        select(
-            side, FactorScore.round_id, FactorScore.factor,
-            func.count(FactorScore.score), func.sum(FactorScore.score),
-            func.sum(FactorScore.score * FactorScore.score),
-        )
-        .join(Response, Response.id == FactorScore.response_id)
-        .join(Pupil, Pupil.id == Response.pupil_id)
-        .where(FactorScore.round_id.in_(round_ids), FactorScore.score.is_not(None), cohort)
-        .group_by(side, FactorScore.round_id, FactorScore.factor)
+        select(side, SCORES.c.round_id, *columns)
+        .select_from(SCORES).join(Pupil, Pupil.id == SCORES.c.pupil_id)
+        .where(SCORES.c.round_id.in_(round_ids), cohort)
+        .group_by(side, SCORES.c.round_id)
     ).all()
-    return {(s, r, f): Moments(n, float(t or 0), float(sq or 0)) for s, r, f, n, t, sq in rows}
+    for row in rows:
+        s, round_id, values_ = row[0], row[1], row[2:]
+        for factor, at, k in layout:
+            n, total, total_sq, n_coded = values_[at:at + 4]
+            if n:
+                out.moments[(s, round_id, factor)] = Moments(n, float(total or 0), float(total_sq or 0))
+            if not n_coded:
+                continue
+            sums = [float(v or 0) for v in values_[at + 4:at + 4 + 2 * k + 2]]
+            d_sums, d_sq = sums[0:2 * k:2], sums[1:2 * k:2]
+            t_sum, t_sq = sums[2 * k], sums[2 * k + 1]
+            m = n_coded
+            # Digits are value - low: shift back to the scale (sums of x and x² from sums of d and d²).
+            out.items[round_id][(s, factor)] = ItemMoments(
+                m,
+                [ds + m * lo for ds in d_sums],
+                [dq + 2 * lo * ds + m * lo * lo for ds, dq in zip(d_sums, d_sq, strict=True)],
+                t_sum + m * k * lo,
+                t_sq + 2 * k * lo * t_sum + m * (k * lo) ** 2,
+            )
 
 
 def pupil_counts(
@@ -71,7 +160,7 @@ def pupil_counts(
     return {s: n for s, n in rows}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PairedCell:
     """Pupils of one side with the same factor, rounded change and bands at both rounds."""
 
@@ -88,162 +177,84 @@ class PairedCell:
 
 
 def paired_cells(
-    session: Session, baseline_id: int, later_id: int, cohort: ColumnElement[bool],
+    session: Session, baseline: SurveyRound, later: Sequence[SurveyRound], cohort: ColumnElement[bool],
     split_inside: ColumnElement[bool] | None,
-) -> list[PairedCell]:
-    """Return the histogram of paired changes from the baseline round to a later round."""
-    fs0, fs1 = aliased(FactorScore), aliased(FactorScore)
-    r0, r1 = aliased(Response), aliased(Response)
-    diff = fs1.score - fs0.score
+) -> dict[int, list[PairedCell]]:
+    """Return, for each later round, the histogram of paired changes from the baseline."""
+    out: dict[int, list[PairedCell]] = {r.id: [] for r in later}
+    before_q = definition_of(baseline.questionnaire)
+    for after_q, round_ids in by_version(later):
+        for round_id, cell in _paired_pass(session, before_q, after_q, baseline.id, round_ids, cohort,
+                                           split_inside):
+            out[round_id].append(cell)
+    return out
+
+
+def _paired_pass(session, before_q: Questionnaire, after_q: Questionnaire, baseline_id: int, round_ids,
+                 cohort, split_inside):
+    after_position = {f.key: i for i, f in enumerate(after_q.factors, start=1)}
+    both = [(i, f.key) for i, f in enumerate(before_q.factors, start=1) if f.key in after_position]
+    # (factor number, its position before, its position after) for factors both versions have.
+    shared = [(n, i, after_position[key]) for n, (i, key) in enumerate(both)]
+    keys = [key for _, key in both]
+    if not shared:
+        return []
+    picked = _factors_as_rows(session, shared, baseline_id, round_ids, cohort, split_inside)
+    diff = picked.c.after - picked.c.before
     # Rounded in floating point (cheaper than a NUMERIC cast): equal changes that differ only
     # in the last binary digit land on the same value.
     scale = 10 ** TIE_DECIMALS
     rounded = (func.round(diff * scale) / scale).label("d")
-    side = side_column(split_inside).label("side")
-    rows = session.execute(
-        select(
-            side, fs0.factor, rounded, fs0.band, fs1.band, func.count(),
-            func.sum(fs0.score), func.sum(fs1.score), func.sum(diff), func.sum(diff * diff),
-        )
-        .select_from(fs0)
-        .join(r0, r0.id == fs0.response_id)
-        .join(Pupil, Pupil.id == r0.pupil_id)
-        .join(r1, and_(r1.pupil_id == r0.pupil_id, r1.round_id == later_id))
-        .join(fs1, and_(fs1.response_id == r1.id, fs1.factor == fs0.factor))
-        .where(fs0.round_id == baseline_id, fs0.score.is_not(None), fs1.score.is_not(None), cohort)
-        .group_by(side, fs0.factor, rounded, fs0.band, fs1.band)
-    ).all()
+    groups = (picked.c.side, picked.c.round_id, picked.c.k, rounded, picked.c.band_before, picked.c.band_after)
+    result = session.execute(
+        select(*groups, func.count(), func.sum(picked.c.before), func.sum(picked.c.after), func.sum(diff),
+               func.sum(diff * diff))
+        .where(picked.c.before.is_not(None), picked.c.after.is_not(None))
+        .group_by(*groups)
+    )
+    # One cell per row as the rows arrive, each band one shared string: thousands of cells
+    # for a big cohort, so their size is the report's memory.
+    bands = {b.key: b.key for q in (before_q, after_q) for b in q.bands}
     return [
-        PairedCell(s, f, float(d), b0, b1, n, float(s0), float(s1), float(sd), float(sq))
-        for s, f, d, b0, b1, n, s0, s1, sd, sq in rows
+        (r, PairedCell(s, keys[k], float(d), bands.get(b0, b0), bands.get(b1, b1), n, float(s0), float(s1),
+                       float(sd), float(sq)))
+        for s, r, k, d, b0, b1, n, s0, s1, sd, sq in result
     ]
 
 
-@dataclass(frozen=True)
-class ItemMoments:
-    """For pupils who answered every statement of a factor: per-statement sums and sums of
-    squares (after reverse-scoring) and the same for the factor total."""
+def _factors_as_rows(session, shared, baseline_id: int, round_ids, cohort, split_inside):
+    """Return a subquery with one row per pupil, later round and shared factor: side,
+    round_id, k (the factor's number), before, after, band_before, band_after.
 
-    n: int
-    item_sums: list[float]
-    item_sumsq: list[float]
-    total_sum: float
-    total_sumsq: float
-
-
-def reliability_moments(
-    session: Session, q: Questionnaire, round_id: int, cohort: ColumnElement[bool],
-    split_inside: ColumnElement[bool] | None,
-) -> dict[tuple[int, str], ItemMoments]:
-    """Return {(side, factor): ItemMoments} for one round: from the packed answers stored
-    with the factor scores (one GROUP BY over factor_scores), or, when some complete
-    scores were stored before answers were packed, from the answers themselves."""
-    coded = _coded_moments(session, q, round_id, cohort, split_inside)
-    if coded is not None:
-        return coded
-    return _answer_moments(session, q, round_id, cohort, split_inside)
-
-
-def _coded_moments(
-    session: Session, q: Questionnaire, round_id: int, cohort: ColumnElement[bool],
-    split_inside: ColumnElement[bool] | None,
-) -> dict[tuple[int, str], ItemMoments] | None:
-    lo, hi = q.scale_min, q.scale_max
-    base = hi - lo + 1
-    k_max = max((len(q.statements_of(f.key)) for f in q.factors), default=0)
-    if not k_max:
-        return {}
-    side = side_column(split_inside).label("side")
-    code = FactorScore.item_code
-    digits = [(code // (base ** i)) % base for i in range(k_max)]
-    digit_total = sum(digits[1:], digits[0])
-    complete = and_(FactorScore.items_answered == FactorScore.items_total, FactorScore.score.is_not(None))
-    columns = [func.count(code)]
-    for d in digits:
-        columns += [func.sum(d), func.sum(d * d)]
-    columns += [func.sum(digit_total), func.sum(digit_total * digit_total)]
-    rows = session.execute(
-        select(side, FactorScore.factor, func.count(), *columns)
-        .join(Response, Response.id == FactorScore.response_id)
-        .join(Pupil, Pupil.id == Response.pupil_id)
-        .where(FactorScore.round_id == round_id, complete, cohort)
-        .group_by(side, FactorScore.factor)
-    ).all()
-    out: dict[tuple[int, str], ItemMoments] = {}
-    for row in rows:
-        s, factor, n_complete, n_coded = row[0], row[1], row[2], row[3]
-        if n_coded != n_complete:
-            return None  # scores stored before answers were packed: read the answers instead
-        k = len(q.statements_of(factor))
-        if not k:
-            continue
-        values = [float(v or 0) for v in row[4:]]
-        d_sums, d_sq = values[0:2 * k_max:2][:k], values[1:2 * k_max:2][:k]
-        t_sum, t_sq = values[2 * k_max], values[2 * k_max + 1]
-        n = n_complete
-        # Digits are value - low: shift back to the scale (sums of x and x² from sums of d and d²).
-        out[(s, factor)] = ItemMoments(
-            n,
-            [ds + n * lo for ds in d_sums],
-            [dq + 2 * lo * ds + n * lo * lo for ds, dq in zip(d_sums, d_sq, strict=True)],
-            t_sum + n * k * lo,
-            t_sq + 2 * k * lo * t_sum + n * (k * lo) ** 2,
-        )
-    return out
-
-
-def _answer_moments(
-    session: Session, q: Questionnaire, round_id: int, cohort: ColumnElement[bool],
-    split_inside: ColumnElement[bool] | None,
-) -> dict[tuple[int, str], ItemMoments]:
-    """Return {(side, factor): ItemMoments} for one round, from the answers.
-
-    Two GROUP BY queries: answers counted by (statement, value) over responses whose
-    factor score shows every statement of that factor answered, and the factor scores of
-    those responses (the factor total is a linear function of the score when every
-    statement is answered: total = k * low + score * k * (high - low) / 100).
+    Each pupil's baseline row is joined to their later rows first (one row per pupil and
+    round), then turned into a row per factor: on PostgreSQL by a LATERAL VALUES list, on
+    SQLite (no LATERAL) by a join to the factor numbers and CASE.
     """
-    lo, hi = q.scale_min, q.scale_max
+    a, b = SCORES.alias("a"), SCORES.alias("b")
     side = side_column(split_inside).label("side")
-    factor_of = case({s.id: s.factor for s in q.statements}, value=Answer.item, else_=None)
-    complete = and_(FactorScore.items_answered == FactorScore.items_total, FactorScore.score.is_not(None))
-    value_counts = session.execute(
-        select(side, Answer.item, Answer.value, func.count())
-        .select_from(Answer)
-        .join(Response, Response.id == Answer.response_id)
-        .join(Pupil, Pupil.id == Response.pupil_id)
-        .join(FactorScore, and_(FactorScore.response_id == Response.id, FactorScore.factor == factor_of))
-        .where(Response.round_id == round_id, complete, cohort)
-        .group_by(side, Answer.item, Answer.value)
-    ).all()
-    score_moments = session.execute(
-        select(side, FactorScore.factor, func.count(), func.sum(FactorScore.score),
-               func.sum(FactorScore.score * FactorScore.score))
-        .join(Response, Response.id == FactorScore.response_id)
-        .join(Pupil, Pupil.id == Response.pupil_id)
-        .where(FactorScore.round_id == round_id, complete, cohort)
-        .group_by(side, FactorScore.factor)
-    ).all()
-    reversed_ = {s.id: s.reversed for s in q.statements}
-    item_sum: dict[tuple[int, str], float] = defaultdict(float)
-    item_sq: dict[tuple[int, str], float] = defaultdict(float)
-    for s, item, value, n in value_counts:
-        x = (lo + hi - value) if reversed_.get(item) else value
-        item_sum[(s, item)] += x * n
-        item_sq[(s, item)] += x * x * n
-    out: dict[tuple[int, str], ItemMoments] = {}
-    for s, factor, n, total, total_sq in score_moments:
-        statements = q.statements_of(factor)
-        k = len(statements)
-        if not k:
-            continue
-        a, b = k * lo, k * (hi - lo) / 100
-        total, total_sq = float(total or 0), float(total_sq or 0)
-        out[(s, factor)] = ItemMoments(
-            n,
-            [item_sum[(s, st.id)] for st in statements],
-            [item_sq[(s, st.id)] for st in statements],
-            n * a + b * total,
-            n * a * a + 2 * a * b * total + b * b * total_sq,
+    joined = a.join(Pupil, Pupil.id == a.c.pupil_id).join(
+        b, and_(b.c.pupil_id == a.c.pupil_id, b.c.round_id.in_(round_ids)))
+    where = and_(a.c.round_id == baseline_id, cohort)
+    if session.get_bind().dialect.name == "postgresql":
+        per_factor = values(
+            column("k", Integer), column("before", Float), column("after", Float),
+            column("band_before", String), column("band_after", String), name="per_factor",
+        ).data([(n, a.c[f"score_{i}"], b.c[f"score_{j}"], a.c[f"band_{i}"], b.c[f"band_{j}"])
+                for n, i, j in shared]).lateral()
+        return (
+            select(side, b.c.round_id, per_factor.c.k, per_factor.c.before, per_factor.c.after,
+                   per_factor.c.band_before, per_factor.c.band_after)
+            .select_from(joined.join(per_factor, true())).where(where).subquery("picked")
         )
-    return out
+    numbers = union_all(*(select(literal(n).label("k")) for n, _, _ in shared)).subquery("numbers")
+    k = numbers.c.k
+
+    def pick(alias, name: str, before: bool):
+        return case({n: alias.c[f"{name}_{i if before else j}"] for n, i, j in shared}, value=k)
+
+    return (
+        select(side, b.c.round_id, k, pick(a, "score", True).label("before"),
+               pick(b, "score", False).label("after"), pick(a, "band", True).label("band_before"),
+               pick(b, "band", False).label("band_after"))
+        .select_from(joined.join(numbers, true())).where(where).subquery("picked")
+    )

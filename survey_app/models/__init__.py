@@ -4,7 +4,7 @@ from .audit import ChangeLog, PendingImport
 from .cohorts import ExportJob, PupilFlag, pupil_flag_members
 from .people import Group, Partnership, Pupil, School, group_members
 from .profiles import SUPPORT_KINDS, AuditEvent, RoundFactorStats, SupportEntry
-from .responses import Answer, FactorScore, Response
+from .responses import FACTOR_SLOTS, Answer, FactorScore, Response, ResponseScores
 from .staff import ROLES, PasswordReset, StaffUser, group_staff
 from .surveys import MODES, PHASES, AccessCode, QuestionnaireVersion, SurveyRound, round_groups
 
@@ -27,6 +27,8 @@ __all__ = [
     "group_staff",
     "Answer",
     "FactorScore",
+    "FACTOR_SLOTS",
+    "ResponseScores",
     "Group",
     "Partnership",
     "Pupil",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, db, utcnow
+from ..questionnaires import MAX_FACTORS
 from .people import Pupil
 from .surveys import QuestionnaireVersion, SurveyRound
 
@@ -88,3 +89,43 @@ class FactorScore(db.Model):
     # every statement is answered: cohort reliability is summed from this table alone.
     item_code: Mapped[int | None] = mapped_column(BigInteger)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# A questionnaire has at most this many factors (questionnaires.py refuses more).
+FACTOR_SLOTS = MAX_FACTORS
+
+
+def _slot_columns() -> list[Column]:
+    columns: list[Column] = []
+    for slot in range(1, FACTOR_SLOTS + 1):
+        columns += [Column(f"score_{slot}", Float), Column(f"band_{slot}", String(40)),
+                    Column(f"code_{slot}", BigInteger)]
+    return columns
+
+
+class ResponseScores(db.Model):
+    """A finished response's factor scores side by side: one row per response.
+
+    The same numbers as its FactorScore rows (written with them by store_scores), laid out
+    for cohort aggregates: the factor in position i of the response's questionnaire is in
+    score_i, band_i and code_i (its answers packed by scoring.reliability.encode_items
+    when every statement is answered). A cohort's paired changes then join one row per
+    pupil and round instead of one per factor, and a round's moments and reliability sums
+    are one pass over one row per pupil.
+    """
+
+    __table__ = Table(
+        "response_scores",
+        db.metadata,
+        Column("response_id", ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True),
+        Column("round_id", ForeignKey("survey_rounds.id", ondelete="CASCADE"), nullable=False),
+        Column("pupil_id", ForeignKey("pupils.id", ondelete="CASCADE"), nullable=False),
+        *_slot_columns(),
+        Index("ix_response_scores_round_id_pupil_id", "round_id", "pupil_id"),
+    )
+
+
+def slot(position: int) -> tuple[Column, Column, Column]:
+    """Return the (score, band, code) columns of the factor in `position` (1-based)."""
+    c = ResponseScores.__table__.c
+    return c[f"score_{position}"], c[f"band_{position}"], c[f"code_{position}"]

@@ -127,6 +127,9 @@ def _decode(kind: str, value: Any, aware: bool) -> Any:
         return decimal.Decimal(value)
     if kind == "uuid":
         return uuid.UUID(value)
+    if kind == "int" and (not isinstance(value, int) or isinstance(value, bool)):
+        # SQLite would store a string in an INTEGER column as it is.
+        raise ValueError(f"{value!r} is not a whole number")
     return value
 
 

@@ -26,6 +26,7 @@ from ..models import (
     FactorScore,
     Pupil,
     Response,
+    ResponseScores,
     RoundFactorStats,
     School,
     StaffUser,
@@ -138,6 +139,7 @@ def erase_pupil(session: Session, staff: StaffUser | None, pupil: Pupil, *, by: 
     if response_ids:
         gone("answers", delete(Answer).where(Answer.response_id.in_(response_ids)))
         gone("factor_scores", delete(FactorScore).where(FactorScore.response_id.in_(response_ids)))
+        session.execute(delete(ResponseScores).where(ResponseScores.response_id.in_(response_ids)))
     else:
         counts["answers"] = counts["factor_scores"] = 0
     gone("responses", delete(Response).where(Response.pupil_id == pid))

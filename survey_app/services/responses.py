@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..db import UTCDateTime
-from ..models import AccessCode, Answer, FactorScore, Response, SurveyRound
+from ..models import AccessCode, Answer, FactorScore, Response, ResponseScores, SurveyRound
 from ..questionnaires import Questionnaire
 from ..scoring import score_answers
 from ..scoring.reliability import encode_items
@@ -306,8 +306,22 @@ def store_scores(session: Session, response: Response, now: datetime) -> list[Fa
         for r in results
     ]
     session.add_all(scores)
+    session.execute(delete(ResponseScores).where(ResponseScores.response_id == response.id))
+    session.add(response_scores_row(q, response, scores))
     session.flush()
     return scores
+
+
+def response_scores_row(q: Questionnaire, response: Response, scores: list[FactorScore]) -> ResponseScores:
+    """Return the ResponseScores row of a response: its factor scores side by side."""
+    by_factor = {s.factor: s for s in scores}
+    values: dict[str, object] = {}
+    for position, factor in enumerate(q.factors, start=1):
+        s = by_factor.get(factor.key)
+        if s is not None:
+            values |= {f"score_{position}": s.score, f"band_{position}": s.band, f"code_{position}": s.item_code}
+    return ResponseScores(response_id=response.id, round_id=response.round_id, pupil_id=response.pupil_id,
+                          **values)
 
 
 def factor_item_code(q, factor: str, answers: dict[str, int]) -> int | None:

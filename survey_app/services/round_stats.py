@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, true
 from sqlalchemy.orm import Session
 
-from ..models import FactorScore, Response, RoundFactorStats, SurveyRound
+from ..models import Response, RoundFactorStats, SurveyRound
 from ..scoring.reliability import alpha_from_moments
 from .questionnaire_store import definition_of
 from .responses import insert_for
@@ -36,26 +36,17 @@ def compute_round_stats(
 ) -> dict[str, RoundFactorStats]:
     """Recompute and store the statistics of every factor of a round; return them by factor."""
     q = definition_of(survey_round.questionnaire)
-    moments = session.execute(
-        select(
-            FactorScore.factor,
-            func.count(FactorScore.score),
-            func.sum(FactorScore.score),
-            func.sum(FactorScore.score * FactorScore.score),
-        )
-        .where(FactorScore.round_id == survey_round.id, FactorScore.score.is_not(None))
-        .group_by(FactorScore.factor)
-    ).all()
-    by_factor = {factor: (n, s, sq) for factor, n, s, sq in moments}
-    finished = _finished_count(session, survey_round.id)
-    from ..cohort.queries import reliability_moments  # here: the cohort package imports this module
+    from ..cohort.queries import round_aggregates  # here: the cohort package imports this module
 
-    # Alpha over every finished response: one GROUP BY over the packed answers stored with
-    # the scores (or over the answers, for scores stored before answers were packed).
-    items = reliability_moments(session, q, survey_round.id, true(), None)
+    # Over every finished response, in one pass over its response_scores rows: score
+    # moments, and alpha's sums from the packed answers stored with the scores.
+    aggregates = round_aggregates(session, [survey_round], true(), None)
+    finished = _finished_count(session, survey_round.id)
+    items = aggregates.items[survey_round.id]
     values = []
     for factor in q.factors:
-        n, total, total_sq = by_factor.get(factor.key, (0, None, None))
+        m = aggregates.moments.get((0, survey_round.id, factor.key))
+        n, total, total_sq = (m.n, m.total, m.total_sq) if m else (0, None, None)
         mean = sd = None
         if n:
             mean = total / n
