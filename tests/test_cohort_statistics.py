@@ -54,6 +54,20 @@ def test_dz_interval_matches_noncentral_t():
     assert r.dz_low < r.dz < r.dz_high
 
 
+@pytest.mark.parametrize("n", [3, 5, 30, 271, 5000, 100000])
+@pytest.mark.parametrize("t", [-40.0, -11.5, -2.0, 0.0, 0.7, 10.0, 11.5, 12.5, 40.0])
+def test_dz_interval_is_found_for_large_effects_too(n, t):
+    """A wide fixed bracket met NaN far in nctdtr's tails and lost the interval (e.g. 271
+    pupils with d_z 0.7, seen on the cohort page); the search steps out from t instead."""
+    from survey_app.scoring.cohort import dz_interval
+
+    low, high = dz_interval(t, n)
+    assert low is not None and high is not None
+    assert stats.nct.cdf(t, n - 1, low * math.sqrt(n)) == pytest.approx(0.975, abs=1e-9)
+    assert stats.nct.cdf(t, n - 1, high * math.sqrt(n)) == pytest.approx(0.025, abs=1e-9)
+    assert low < t / math.sqrt(n) < high
+
+
 def test_edge_cases_one_pupil_two_pupils_zero_variance():
     assert paired_change(0, 0, 0, 0, 0).mean_change is None
     one = paired_change(1, 50, 60, 10, 100)

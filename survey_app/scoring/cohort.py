@@ -77,17 +77,30 @@ def dz_interval(t: float, n: int, confidence: float = 0.95) -> tuple[float | Non
     df = n - 1
     lower_tail, upper_tail = 0.5 + confidence / 2, 0.5 - confidence / 2
 
-    def solve(target: float) -> float | None:
+    # Roughly the standard error of the noncentrality: the roots lie a couple of these from t.
+    # (The search steps out from t instead of bracketing a wide fixed span: far out in the
+    # tails nctdtr returns NaN, which stopped brentq and lost intervals it could have given.)
+    step = math.sqrt(1 + t * t / (2 * df))
+
+    def solve(target: float, direction: int) -> float | None:
         def f(ncp: float) -> float:
             return special.nctdtr(df, ncp, t) - target  # = scipy.stats.nct.cdf(t, df, ncp)
 
-        span = max(10.0, abs(t) * 3)
-        try:
-            return optimize.brentq(f, t - span, t + span, xtol=1e-12)
-        except ValueError:
-            return None
+        near, f_near = t, f(t)
+        for i in range(1, 61):
+            far = t + direction * i * step
+            f_far = f(far)
+            if not math.isfinite(f_far) or not math.isfinite(f_near):
+                return None
+            if (f_far > 0) != (f_near > 0):
+                try:
+                    return optimize.brentq(f, min(near, far), max(near, far), xtol=1e-12)
+                except ValueError:  # NaN inside the bracket: nctdtr cannot say here
+                    return None
+            near, f_near = far, f_far
+        return None
 
-    low, high = solve(lower_tail), solve(upper_tail)
+    low, high = solve(lower_tail, -1), solve(upper_tail, +1)
     scale = math.sqrt(n)
     return (low / scale if low is not None else None, high / scale if high is not None else None)
 
