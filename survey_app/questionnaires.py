@@ -188,6 +188,15 @@ def parse_definition(data: Any, source: str = "<definition>") -> Questionnaire:
     default_cutoffs = _parse_cutoffs(data.get("cutoffs"), "cutoffs", len(bands), errors)
     factors = _parse_factors(data.get("factors"), default_cutoffs, len(bands), errors)
     statements = _parse_statements(data.get("statements"), factors, errors)
+    if scale:
+        # A factor's answers are packed into one 63-bit integer for reliability sums
+        # (scoring.reliability.encode_items): one digit per statement, in base high - low + 1.
+        width = max(o.value for o in scale) - min(o.value for o in scale) + 1
+        for f in factors:
+            n = sum(1 for s in statements if s.factor == f.key)
+            if width ** n >= 2 ** 62:
+                errors.append(f"factors (key '{f.key}'): too many statements ({n}) for a "
+                              f"scale of {width} points; at most {_most_statements(width)}")
 
     known = {
         "id", "version", "title", "age_min", "age_max", "default_mode", "page_size",
@@ -438,6 +447,13 @@ def _parse_factors(raw, default_cutoffs, n_bands, errors) -> list[Factor]:
             )
         )
     return out
+
+
+def _most_statements(width: int) -> int:
+    n = 0
+    while width ** (n + 1) < 2 ** 62:
+        n += 1
+    return n
 
 
 def _parse_statements(raw, factors: list[Factor], errors: list[str]) -> list[Statement]:

@@ -75,6 +75,8 @@ def test_stored_definition_round_trips():
         (lambda d: d["factors"][1].update(cutoffs=[30.0, 80.0]), "2 cut-offs for 4 bands"),
         (lambda d: d.update(cutoffs=[0.0, 50.0, 120.0]), "between 0 and 100"),
         (lambda d: d["factors"].append(dict(d["factors"][0])), "duplicate factor key 'alpha'"),
+        (lambda d: d["statements"].extend(dict(d["statements"][0], id=f"a{i}x") for i in range(40)),
+         "factors (key 'alpha'): too many statements (43) for a scale of 4 points; at most 30"),
         (lambda d: d["factors"].extend(dict(d["factors"][0], key=f"extra{i}") for i in range(10)),
          "factors: 13 factors; a questionnaire has at most 12"),
         (lambda d: d["statements"][3].update(pair="zz"), "no statement with id 'zz'"),
