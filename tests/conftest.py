@@ -39,6 +39,24 @@ def _pg_reachable() -> str | None:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def chart_drawers(tmp_path_factory):
+    """Chart drawers (exports/drawer.py) of this test run live in its own directory, and
+    are stopped at the end (a drawer would otherwise wait out its idle time)."""
+    from survey_app.exports import drawer
+
+    base = tmp_path_factory.mktemp("drawers")
+    previous = os.environ.get("CHART_DRAWER_DIR")
+    os.environ["CHART_DRAWER_DIR"] = str(base)
+    yield base
+    for directory in base.iterdir():
+        drawer.stop(directory)
+    if previous is None:
+        os.environ.pop("CHART_DRAWER_DIR", None)
+    else:
+        os.environ["CHART_DRAWER_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def pg_schema_url():
     """A throwaway PostgreSQL schema for this test run; skipped/failed when unreachable."""

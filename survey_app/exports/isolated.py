@@ -1,24 +1,32 @@
-"""Exports that need the browser, made in a child process.
+"""Exports that need the browser, made outside the web process.
 
 Charts as PNG, SVG or PDF, the printable report and the ZIP are drawn by Chromium (through
 Kaleido). Drawn in a web worker, they left a browser of about a gigabyte beside every
-worker and the worker's own memory larger after each one. Here the worker hands the
-finished report (plain data, already suppressed) to a short-lived
-`python -m survey_app.exports.isolated` process, which draws it, reports progress as lines
-of JSON on its standard output and leaves the file for the worker to read; the browser
-and every byte it used go when that process ends. Tables (CSV, XLSX) and interactive
-HTML need no browser and are made in the worker as before.
+worker and the worker's own memory larger after each one. So the worker hands the
+finished report (plain data, already suppressed) to another process:
+
+- one chart, and the print view's charts, to the server's warm drawer
+  (exports/drawer.py: one process and one browser shared by the workers, gone when idle),
+  so a download a user waits for does not start a browser each time;
+- the PDF report and the ZIP (background jobs) to a short-lived
+  `python -m survey_app.exports.isolated` process, which draws it, reports progress as
+  lines of JSON on its standard output and leaves the file for the worker to read; the
+  browser and every byte it used go when that process ends.
+
+Tables (CSV, XLSX) and interactive HTML need no browser and are made in the worker.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from survey_app.cohort.report import CohortReport
@@ -26,6 +34,9 @@ from survey_app.exports import ExportError, ExportFile, Progress, export_report
 from survey_app.exports.images import ImageExportError
 
 NEEDS_BROWSER = ("png", "svg", "pdf", "report", "zip")
+WARM_FORMATS = ("png", "svg", "pdf")  # one chart: drawn by the warm drawer
+log = logging.getLogger(__name__)
+
 QUICK_TIMEOUT_S = 25.0  # a download the user waits for: under gunicorn's 30 s
 BACKGROUND_TIMEOUT_S = 600.0
 PROJECT = Path(__file__).resolve().parents[2]  # where `-m survey_app...` is found
@@ -33,17 +44,41 @@ PROJECT = Path(__file__).resolve().parents[2]  # where `-m survey_app...` is fou
 
 def export_isolated(report: CohortReport, fmt: str, chart: str | None = None,
                     progress: Progress | None = None, timeout: float = QUICK_TIMEOUT_S) -> ExportFile:
-    """Return export_report(report, fmt, chart), made in a child process when it needs the
-    browser. Raises what export_report raises (ExportError, ImageExportError)."""
+    """Return export_report(report, fmt, chart), made outside this process when it needs the
+    browser: one chart image by the server's warm drawer (exports/drawer.py), the PDF
+    report and the ZIP by a child process of their own. Raises what export_report raises
+    (ExportError, ImageExportError)."""
     if fmt not in NEEDS_BROWSER:
         return export_report(report, fmt, chart=chart, progress=progress)
+    if fmt in WARM_FORMATS:
+        return _warm(("export", report, fmt, chart), progress, timeout)
     return _in_child(("export", report, fmt, chart), progress, timeout)
 
 
 def chart_images_isolated(report: CohortReport, timeout: float = QUICK_TIMEOUT_S) -> list:
-    """Return exports.report.chart_images(report) (every chart as SVG), drawn in a child
-    process: the print view's charts. Raises ImageExportError when they cannot be drawn."""
-    return _in_child(("charts", report), None, timeout)
+    """Return exports.report.chart_images(report) (every chart as SVG), drawn by the warm
+    drawer: the print view's charts. Raises ImageExportError when they cannot be drawn."""
+    return _warm(("charts", report), None, timeout)
+
+
+def _warm(task: tuple, progress: Progress | None, timeout: float):
+    """Ask the server's drawer; when it cannot be reached, draw in a child process."""
+    from survey_app.exports import drawer
+
+    started = time.monotonic()
+    try:
+        reply = drawer.ask(task, timeout)
+    except TimeoutError:
+        raise ImageExportError("Drawing the export took too long. Please try again.") from None
+    except drawer.DrawerUnavailable:
+        log.warning("The chart drawer could not be reached; drawing in a child process", exc_info=True)
+        return _in_child(task, progress, max(1.0, timeout - (time.monotonic() - started)))
+    if reply[0] == "ok":
+        return reply[1]
+    _, kind, message = reply
+    if kind == "ExportError":
+        raise ExportError(message)
+    raise ImageExportError(message)
 
 
 def _in_child(task: tuple, progress: Progress | None, timeout: float):
@@ -96,6 +131,16 @@ def _raise_from(stderr: str, timed_out: bool) -> None:
     raise ImageExportError(message or "The export could not be drawn.")
 
 
+def run_task(task: tuple, progress: Progress | None = None):
+    """Do a task in this process: ("export", report, format, chart) or ("charts", report)."""
+    from survey_app.exports.report import chart_images
+
+    if task[0] == "charts":
+        return chart_images(task[1])
+    _, report, fmt, chart = task
+    return export_report(report, fmt, chart=chart, progress=progress)
+
+
 def main(argv: list[str]) -> int:
     """The child: read a task from standard input ("export", report, format, chart) or
     ("charts", report), do it, write the result to the file named in argv[1]."""
@@ -106,14 +151,9 @@ def main(argv: list[str]) -> int:
         print(json.dumps({"progress": fraction, "message": message}), flush=True)
 
     from survey_app.exports.images import close_browser
-    from survey_app.exports.report import chart_images
 
     try:
-        if task[0] == "charts":
-            made = chart_images(task[1])
-        else:
-            _, report, fmt, chart = task
-            made = export_report(report, fmt, chart=chart, progress=step)
+        made = run_task(task, step)
     except (ExportError, ImageExportError) as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
