@@ -112,11 +112,11 @@ def _round_pass(session, q: Questionnaire, round_ids, cohort, split_inside, out:
         k = len(q.statements_of(factor.key))
         layout.append((factor.key, len(columns), k))
         digits = [(code // (base ** i)) % base for i in range(k)]
-        total = sum(digits[1:], digits[0])
+        digit_total = sum(digits[1:], digits[0])
         columns += [func.count(score), func.sum(score), func.sum(score * score), func.count(code)]
         for d in digits:
             columns += [func.sum(d), func.sum(d * d)]
-        columns += [func.sum(total), func.sum(total * total)]
+        columns += [func.sum(digit_total), func.sum(digit_total * digit_total)]
     rows = session.execute(
         select(side, SCORES.c.round_id, *columns)
         .select_from(SCORES).join(Pupil, Pupil.id == SCORES.c.pupil_id)

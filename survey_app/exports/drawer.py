@@ -35,7 +35,6 @@ from pathlib import Path
 
 SOCKET = "drawer.sock"
 LOCK = "drawer.lock"
-START_TIMEOUT_S = 15.0
 HEADER = struct.Struct("!Q")
 PACKAGE = Path(__file__).resolve().parents[1]
 
