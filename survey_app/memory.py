@@ -30,7 +30,7 @@ def _libc():
 _LIBC = _libc()
 
 
-def tune_malloc(arenas: int = 2, mmap_threshold: int = 256 * 1024) -> bool:
+def tune_malloc(arenas: int = 4, mmap_threshold: int = 256 * 1024) -> bool:
     """In this process: at most `arenas` malloc arenas, and every block of
     `mmap_threshold` bytes or more in memory of its own, returned to the system when freed
     (glibc otherwise raises that threshold after the first large block is freed, and a
