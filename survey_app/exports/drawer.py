@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 import pickle
@@ -47,6 +48,7 @@ def idle_seconds() -> float:
     return float(os.environ.get("CHART_DRAWER_IDLE_SECONDS", "600"))
 
 
+@functools.cache
 def _code_version() -> str:
     digest = hashlib.sha256()
     sources = [*sorted((PACKAGE / "exports").glob("*.py")), *sorted((PACKAGE / "charts").glob("*.py")),
@@ -102,6 +104,7 @@ def ask(task: tuple, timeout: float, directory: Path | None = None):
 
 def _try_connect(path: Path) -> socket.socket | None:
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(5)  # a drawer too busy to accept: give up rather than hang the request
     try:
         conn.connect(str(path))
     except (FileNotFoundError, ConnectionRefusedError):
