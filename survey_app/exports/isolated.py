@@ -76,9 +76,7 @@ def _warm(task: tuple, progress: Progress | None, timeout: float):
     if reply[0] == "ok":
         return reply[1]
     _, kind, message = reply
-    if kind == "ExportError":
-        raise ExportError(message)
-    raise ImageExportError(message)
+    raise _error(kind, message)
 
 
 def _in_child(task: tuple, progress: Progress | None, timeout: float):
@@ -126,9 +124,14 @@ def _raise_from(stderr: str, timed_out: bool) -> None:
         raise ImageExportError("Drawing the export took too long. Please try again.")
     last = stderr.strip().splitlines()[-1:] or [""]
     kind, _, message = last[0].partition(": ")
+    raise _error(kind, message)
+
+
+def _error(kind: str, message: str) -> Exception:
+    """The worker's exception for an error the child or the drawer reported by class name."""
     if kind.endswith("ExportError") and kind != "ImageExportError":
-        raise ExportError(message)
-    raise ImageExportError(message or "The export could not be drawn.")
+        return ExportError(message)
+    return ImageExportError(message or "The export could not be drawn.")
 
 
 def run_task(task: tuple, progress: Progress | None = None):
