@@ -239,7 +239,7 @@ def _factors_as_rows(session, shared, baseline_id: int, round_ids, cohort, split
         per_factor = values(
             column("k", Integer), column("before", Float), column("after", Float),
             column("band_before", String), column("band_after", String), name="per_factor",
-        ).data([(n, a.c[f"score_{i}"], b.c[f"score_{j}"], a.c[f"band_{i}"], b.c[f"band_{j}"])
+        ).data([(n, slot(i, a)[0], slot(j, b)[0], slot(i, a)[1], slot(j, b)[1])
                 for n, i, j in shared]).lateral()
         return (
             select(side, b.c.round_id, per_factor.c.k, per_factor.c.before, per_factor.c.after,
@@ -249,12 +249,12 @@ def _factors_as_rows(session, shared, baseline_id: int, round_ids, cohort, split
     numbers = union_all(*(select(literal(n).label("k")) for n, _, _ in shared)).subquery("numbers")
     k = numbers.c.k
 
-    def pick(alias, name: str, before: bool):
-        return case({n: alias.c[f"{name}_{i if before else j}"] for n, i, j in shared}, value=k)
+    def pick(alias, column: int, before: bool):  # column: 0 score, 1 band (as slot() returns)
+        return case({n: slot(i if before else j, alias)[column] for n, i, j in shared}, value=k)
 
     return (
-        select(side, b.c.round_id, k, pick(a, "score", True).label("before"),
-               pick(b, "score", False).label("after"), pick(a, "band", True).label("band_before"),
-               pick(b, "band", False).label("band_after"))
+        select(side, b.c.round_id, k, pick(a, 0, True).label("before"),
+               pick(b, 0, False).label("after"), pick(a, 1, True).label("band_before"),
+               pick(b, 1, False).label("band_after"))
         .select_from(joined.join(numbers, true())).where(where).subquery("picked")
     )

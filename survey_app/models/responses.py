@@ -125,7 +125,8 @@ class ResponseScores(db.Model):
     )
 
 
-def slot(position: int) -> tuple[Column, Column, Column]:
-    """Return the (score, band, code) columns of the factor in `position` (1-based)."""
-    c = ResponseScores.__table__.c
+def slot(position: int, table=None) -> tuple[Column, Column, Column]:
+    """Return the (score, band, code) columns of the factor in `position` (1-based), of
+    response_scores or of an alias of it."""
+    c = (ResponseScores.__table__ if table is None else table).c
     return c[f"score_{position}"], c[f"band_{position}"], c[f"code_{position}"]
