@@ -326,6 +326,19 @@ def login_as(client, user) -> None:
         sess["staff_seen"] = time.time()
 
 
+def need_chart_browser():
+    """The chart image module, when its Chromium is installed: else the test is skipped
+    with the reason shown, or fails with REQUIRE_BROWSER=1 (CI)."""
+    from survey_app.exports import images
+
+    if not images.browser_available():
+        message = f"{images.browser_path()} not found: install Debian's chromium package to draw chart images"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(message + " (REQUIRE_BROWSER=1)", pytrace=False)
+        pytest.skip(message)
+    return images
+
+
 # ----- one browser for the whole session ---------------------------------------------------
 # Playwright's sync API allows one instance per thread, so every test that drives Chromium
 # (tests/browser/ and the browser checks of tests/test_faults.py) shares this one.

@@ -32,8 +32,8 @@ from survey_app.exports.interactive import interactive_html
 from survey_app.exports.report import ChartImage, report_html
 from survey_app.exports.tables import build_tables, tables_csv, tables_xlsx
 from tests.cohort_sample import FACTORS, sample_report
+from tests.conftest import need_chart_browser
 
-REQUIRE_BROWSER = __import__("os").environ.get("REQUIRE_BROWSER") == "1"
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
@@ -251,13 +251,7 @@ def test_html_of_all_charts_is_a_zip_of_each(report):
 
 @pytest.fixture(scope="module")
 def browser():
-    from survey_app.exports import images
-
-    if not images.browser_available():
-        message = f"{images.browser_path()} not found: install Debian's chromium package to draw chart images"
-        if REQUIRE_BROWSER:
-            pytest.fail(message + " (REQUIRE_BROWSER=1)", pytrace=False)
-        pytest.skip(message)
+    images = need_chart_browser()
     yield images
     images.close_browser()
 

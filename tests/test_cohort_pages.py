@@ -14,7 +14,7 @@ import pytest
 from survey_app.db import db
 from survey_app.models import AuditEvent, ExportJob
 from tests.cohort_data import add_pupils, add_rounds, fill, item_rows
-from tests.conftest import csrf_from, login_as
+from tests.conftest import csrf_from, login_as, need_chart_browser
 
 
 @pytest.fixture
@@ -123,12 +123,12 @@ def test_chart_download_needs_a_known_chart(client, cohort):
 
 
 def test_chart_images_are_drawn_outside_the_web_process(client, cohort, monkeypatch):
-    """The browser that draws images runs in a short-lived child process, never in the
-    worker: drawing in this process fails the test; a missing browser is a 503 in words."""
-    from survey_app.exports import images, isolated
+    """The browser that draws images runs in another process (the server's chart drawer),
+    never in the worker: drawing in this process fails the test; a missing browser is a
+    503 in words."""
+    from survey_app.exports import isolated
 
-    if not images.browser_available():
-        pytest.skip(f"{images.browser_path()} not found: install Debian's chromium package")
+    need_chart_browser()
     world, rounds = cohort
     login_as(client, world.lead)
 

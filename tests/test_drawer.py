@@ -12,17 +12,12 @@ import pytest
 
 from survey_app.exports import drawer, images, isolated
 from tests.cohort_sample import sample_report
-
-REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
+from tests.conftest import need_chart_browser
 
 
 @pytest.fixture(scope="module")
 def report():
-    if not images.browser_available():
-        message = f"{images.browser_path()} not found: install Debian's chromium package to draw chart images"
-        if REQUIRE_BROWSER:
-            pytest.fail(message + " (REQUIRE_BROWSER=1)", pytrace=False)
-        pytest.skip(message)
+    need_chart_browser()
     return sample_report()
 
 
