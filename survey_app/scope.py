@@ -114,6 +114,17 @@ class Scope:
             return Pupil.school_id.in_(self._lead_school_ids())
         return self.pupil_condition()
 
+    def protected_pupil_condition(self) -> ColumnElement[bool] | None:
+        """Condition, among the pupils of `aggregate_pupil_condition`, on those this user may
+        not see one by one: the figures that count them are protected (privacy.disclosure).
+
+        None when the two conditions are the same (nobody in this user's aggregates is
+        hidden from them), so their figures stay exact without asking the database.
+        """
+        if self.user.role == "lead" and self.user.partnership_id is not None:
+            return Pupil.shared_with_partnership.is_(False)
+        return None
+
     def round_condition(self) -> ColumnElement[bool]:
         """Condition on SurveyRound rows this user may see."""
         u = self.user

@@ -162,7 +162,12 @@ def test_0007_lays_out_stored_scores_and_packs_codes_stored_without(empty_databa
             downgrade(revision="0006")
             upgrade()
             again = {r.response_id: dict(r._mapping) for r in db.session.execute(sa.select(table))}
-            assert again == written
+
+            def scores(rows):  # offsets come from record keys, new after going back past 0008
+                return {rid: {k: v for k, v in row.items() if not k.startswith("offset_")}
+                        for rid, row in rows.items()}
+
+            assert scores(again) == scores(written)
             assert dict(db.session.execute(sa.select(FactorScore.id, FactorScore.item_code)).all()) == codes
     finally:
         with app.app_context():

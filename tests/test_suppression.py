@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survey_app.scoring.suppression import (
+from survey_app.privacy.suppression import (
     statistic_allowed,
     suppress_counts,
     suppress_split_tables,

@@ -11,7 +11,6 @@ a few HTML tags in labels.
 
 from __future__ import annotations
 
-import html
 import math
 import os
 import textwrap
@@ -23,6 +22,7 @@ from zoneinfo import ZoneInfo
 import plotly.graph_objects as go
 
 from survey_app.charts.profile import BASE_LAYOUT, COLORWAY, SYMBOLS
+from survey_app.charts.text import esc
 from survey_app.cohort.report import BandMovement, CohortReport, Comparison, FactorChange
 
 MUTED = "#4a5360"
@@ -32,11 +32,6 @@ FOOTER_FONT = dict(size=11, color=MUTED)
 FOOTER_LINE_PX = 15
 FOOTER_WRAP = 125  # characters a footer line holds at the export width without running off
 EXPORT_WIDTH = 1100  # pixels: the width images are exported at, and the layouts are planned for
-
-
-def esc(text: object) -> str:
-    """Return text with &, < and > escaped, so Plotly shows it as written."""
-    return html.escape(str(text), quote=False)
 
 
 def local_time(value: datetime) -> datetime:
@@ -75,6 +70,8 @@ def footer_lines(report: CohortReport) -> list[str]:
         f"Questionnaire {report.questionnaire_key} version {report.questionnaire_version}. "
         f"Made {generated}. Only pupils who answered in both rounds are compared. {report.suppression_note}"
     )
+    if report.protected:
+        text += " " + report.privacy_note
     return textwrap.wrap(text, FOOTER_WRAP)
 
 

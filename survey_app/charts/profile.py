@@ -6,6 +6,8 @@ from datetime import date, timedelta
 
 import plotly.graph_objects as go
 
+from .text import esc
+
 BAND_FILLS = ["#f4c7c3", "#fbe3c0", "#fff3bf", "#d5ecd4", "#cfe2f3", "#e6d7f0"]
 SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "star"]
 DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
@@ -25,7 +27,7 @@ def profile_figure(
     factors: [{"key", "name", "cutoffs": [..]}]; bands: [{"key", "label"}], lowest first;
     series: [{"label", "scores": [score or None per factor]}] in round order.
     """
-    names = [f["name"] for f in factors]
+    names = [esc(f["name"]) for f in factors]
     # Shapes and annotations go in with the layout at once: adding them one by one
     # re-validates the whole figure each time and is a hundred times slower.
     shapes = []
@@ -42,21 +44,21 @@ def profile_figure(
     for b, band in enumerate(bands):
         annotations.append(dict(
             x=len(factors) - 0.45, y=(edges[b] + edges[b + 1]) / 2, xref="x", yref="y",
-            text=band["label"], showarrow=False, xanchor="left", font=dict(size=11, color="#4a5360"),
+            text=esc(band["label"]), showarrow=False, xanchor="left", font=dict(size=11, color="#4a5360"),
         ))
     traces = [
         dict(
-            type="scatter", x=names, y=item["scores"], name=item["label"], mode="lines+markers",
+            type="scatter", x=names, y=item["scores"], name=esc(item["label"]), mode="lines+markers",
             connectgaps=False,
             marker=dict(symbol=SYMBOLS[s % len(SYMBOLS)], size=11, line=dict(width=1, color="#1b1f24")),
             line=dict(dash=DASHES[s % len(DASHES)], width=2.5),
-            hovertemplate="%{x}<br>%{y:.0f}<extra>" + item["label"] + "</extra>",
+            hovertemplate="%{x}<br>%{y:.0f}<extra>" + esc(item["label"]) + "</extra>",
         )
         for s, item in enumerate(series)
     ]
     layout = dict(
         BASE_LAYOUT,
-        title=dict(text=title, x=0.01) if title else None,
+        title=dict(text=esc(title), x=0.01) if title else None,
         margin=dict(l=50, r=90, t=50 if title else 20, b=120),
         yaxis=dict(range=[0, 100], title="Score (0\u2013100)", dtick=20, gridcolor="#d0d6de"),
         xaxis=dict(tickangle=-30, range=[-0.5, len(factors) + 0.1], automargin=True),
@@ -76,7 +78,7 @@ def timeline_figure(
     """
     traces = [
         dict(
-            type="scatter", x=[d.isoformat() for d in line["dates"]], y=line["scores"], name=line["name"],
+            type="scatter", x=[d.isoformat() for d in line["dates"]], y=line["scores"], name=esc(line["name"]),
             mode="lines+markers", marker=dict(symbol=SYMBOLS[i % len(SYMBOLS)], size=8),
             line=dict(dash=DASHES[i % len(DASHES)]),
         )
@@ -91,7 +93,7 @@ def timeline_figure(
                                y0=0, y1=1, fillcolor="#9fb8d8", opacity=0.25, line=dict(width=0), layer="below"))
         shapes.append(dict(type="line", xref="x", yref="paper", x0=start.isoformat(), x1=start.isoformat(),
                            y0=0, y1=1, line=dict(color="#1d4e89", width=1.5, dash="dot")))
-        annotations.append(dict(x=start.isoformat(), y=1.02, xref="x", yref="paper", text=entry["label"][:30],
+        annotations.append(dict(x=start.isoformat(), y=1.02, xref="x", yref="paper", text=esc(entry["label"][:30]),
                                 showarrow=False, textangle=-30, xanchor="left", font=dict(size=10)))
     days = [d for line in lines for d in line["dates"]] + [e["start"] for e in support]
     days += [e["end"] for e in support if e.get("end")]
@@ -102,7 +104,7 @@ def timeline_figure(
         xaxis["range"] = [(min(days) - pad).isoformat(), (max(days) + pad).isoformat()]
     layout = dict(
         BASE_LAYOUT,
-        title=dict(text=title, x=0.01) if title else None,
+        title=dict(text=esc(title), x=0.01) if title else None,
         yaxis=dict(range=[0, 100], title="Score (0\u2013100)", gridcolor="#d0d6de"),
         xaxis=xaxis, margin=dict(l=50, r=20, t=70, b=50),
         legend=dict(orientation="v"), height=420, shapes=shapes, annotations=annotations,

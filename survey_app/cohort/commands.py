@@ -1,6 +1,8 @@
 """Commands: `reliability --round ROUND [--format csv]` and `export-cohort`.
 
-The commands run as the server's operator, who sees every school (like an admin).
+The commands run as the server's operator, who sees every school (like an admin), unless
+`--as EMAIL` names a staff account: then `export-cohort` sees what that person sees, and
+figures counting pupils they may not see one by one are protected as on their pages.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from sqlalchemy import or_, select, true
+from sqlalchemy import func, or_, select, true
 
 from ..csv_safety import safe_cell
 from ..db import db, utcnow
-from ..models import Group, School
+from ..models import Group, School, StaffUser
 from ..rounds.commands import round_from_option
 from ..scope import Scope
 from ..scoring.reliability import alpha_from_moments
@@ -38,6 +40,17 @@ class _Operator:
 
 def operator_scope() -> Scope:
     return Scope(_Operator())  # type: ignore[arg-type]
+
+
+def scope_for(email: str | None) -> Scope:
+    """Return the scope of the active staff account with this email, or the operator's
+    when none is given; refuses (ClickException) an email that is no active account."""
+    if not email:
+        return operator_scope()
+    user = db.session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == email.strip().lower()))
+    if user is None or not user.active:
+        raise click.ClickException(f"No active staff account has the email '{email}'.")
+    return Scope(user)
 
 
 @click.command("reliability")
@@ -117,7 +130,10 @@ def _group_ids(values: tuple[str, ...]) -> list[str]:
 @click.option("--format", "fmt", required=True,
               type=click.Choice(["png", "svg", "pdf", "html", "csv", "xlsx", "report", "zip"]))
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-def export_cohort(rounds, schools, groups, years, genders, sen, fsm, eal, flags, split, chart, fmt, out) -> None:
+@click.option("--as", "as_email", default=None, metavar="EMAIL",
+              help="Run as this staff account: their scope, their protected figures (default: the operator, all).")
+def export_cohort(rounds, schools, groups, years, genders, sen, fsm, eal, flags, split, chart, fmt, out,
+                  as_email) -> None:
     """Export the cohort change report (charts, tables, printable report or everything)."""
     from ..charts.cohort import CHARTS
     from ..exports import export_report
@@ -134,9 +150,10 @@ def export_cohort(rounds, schools, groups, years, genders, sen, fsm, eal, flags,
     parsed = parse_selection(args)
     if parsed.errors:
         raise click.ClickException(" ".join(parsed.errors))
+    scope = scope_for(as_email)
     click.echo("Working out the statistics ...", err=True)
     try:
-        report = cohort_report(db.session, operator_scope(), parsed.selection, utcnow(),
+        report = cohort_report(db.session, scope, parsed.selection, utcnow(),
                                int(current_app.config.get("SUPPRESSION_THRESHOLD", 5)))
     except CohortError as exc:
         raise click.ClickException(str(exc)) from None
@@ -146,6 +163,12 @@ def export_cohort(rounds, schools, groups, years, genders, sen, fsm, eal, flags,
         click.echo(f"[{fraction * 100:5.1f}%] {message}", err=True)
 
     exported = export_report(report, fmt, chart=chart, progress=progress)
+    if scope.user.id is not None:
+        from ..services.audit_log import record_export
+
+        record_export(db.session, scope.user.id, f"cohort change ({fmt}, command line)", format=fmt, chart=chart,
+                      selection=report.selection_query, rounds=[r.id for r in report.rounds])
+        db.session.commit()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(exported.data)
     click.echo(f"Wrote {out} ({len(exported.data):,} bytes, {exported.mimetype}) for "

@@ -13,6 +13,11 @@ returns a handful of rows per factor whatever the number of pupils:
 
 The split of a cohort into two sub-groups is one more GROUP BY column ("side": 1 inside,
 0 the rest), so a split costs no extra scan.
+
+Disclosure control (privacy.disclosure): given the condition on the pupils whom the viewer
+may not see one by one (`protected`), every aggregate also counts those pupils and sums
+their record keys' cell parts (a `Protection`), and their scores enter every sum with the
+fixed offset stored beside them (response_scores.offset_i), bands and changes included.
 """
 
 from __future__ import annotations
@@ -38,8 +43,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from ..models import Pupil, Response, ResponseScores, SurveyRound
-from ..models.responses import slot
-from ..questionnaires import Questionnaire
+from ..models.responses import offset_column, slot
+from ..privacy.disclosure import NONE, Protection
+from ..privacy.keys import CELL_KEY_MODULUS
+from ..questionnaires import Factor, Questionnaire
 from ..services.questionnaire_store import definition_of
 
 TIE_DECIMALS = 6
@@ -66,6 +73,7 @@ class Moments:
     n: int
     total: float
     total_sq: float
+    protection: Protection = NONE
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,7 @@ class ItemMoments:
     item_sumsq: list[float]
     total_sum: float
     total_sumsq: float
+    protection: Protection = NONE
 
 
 @dataclass
@@ -89,19 +98,52 @@ class RoundAggregates:
     items: dict[int, dict[tuple[int, str], ItemMoments]]
 
 
+class Protected:
+    """SQL pieces for the pupils of an aggregate whom the viewer may not see one by one."""
+
+    def __init__(self, condition: ColumnElement[bool]):
+        self.condition = condition
+        self.flag = case((condition, 1), else_=0)
+        self.cell = case((condition, Pupil.record_key % CELL_KEY_MODULUS), else_=0)
+
+    def adjusted(self, score, offset):
+        """The score as protected figures count it: with its offset when the pupil is protected.
+
+        A protected pupil's score without a stored offset is left out (NULL), never counted exactly.
+        """
+        return score + case((self.condition, offset), else_=0)
+
+    def count_and_key(self, present) -> list:
+        """Aggregates: protected pupils for whom `present` holds, and their cell parts' sum."""
+        return [func.sum(case((and_(self.condition, present), 1), else_=0)),
+                func.sum(case((and_(self.condition, present), Pupil.record_key % CELL_KEY_MODULUS), else_=0))]
+
+
+def protection_of(count, key) -> Protection:
+    return Protection(int(count or 0), int(key or 0) % CELL_KEY_MODULUS)
+
+
 def round_aggregates(
     session: Session, rounds: Sequence[SurveyRound], cohort: ColumnElement[bool],
-    split_inside: ColumnElement[bool] | None,
+    split_inside: ColumnElement[bool] | None, protected: ColumnElement[bool] | None = None,
+    adjust: bool = True,
 ) -> RoundAggregates:
     """Return the moments and reliability sums of every factor of every round, one query
-    per questionnaire version (the rounds of a report normally share one)."""
+    per questionnaire version (the rounds of a report normally share one).
+
+    With `protected` (a condition on Pupil), each figure also carries the Protection of the
+    protected pupils it counts, and their scores enter the moments with their offsets
+    (unless `adjust` is False: exact moments with the protection, for round statistics).
+    """
     out = RoundAggregates({}, {r.id: {} for r in rounds})
+    guard = Protected(protected) if protected is not None else None
     for q, round_ids in by_version(rounds):
-        _round_pass(session, q, round_ids, cohort, split_inside, out)
+        _round_pass(session, q, round_ids, cohort, split_inside, guard, adjust, out)
     return out
 
 
-def _round_pass(session, q: Questionnaire, round_ids, cohort, split_inside, out: RoundAggregates) -> None:
+def _round_pass(session, q: Questionnaire, round_ids, cohort, split_inside, guard: Protected | None,
+                adjust: bool, out: RoundAggregates) -> None:
     lo, hi = q.scale_min, q.scale_max
     base = hi - lo + 1
     side = side_column(split_inside).label("side")
@@ -109,14 +151,17 @@ def _round_pass(session, q: Questionnaire, round_ids, cohort, split_inside, out:
     layout: list[tuple[str, int, int]] = []  # (factor, first column, statements)
     for position, factor in enumerate(q.factors, start=1):
         score, _band, code = slot(position)
+        value = guard.adjusted(score, offset_column(position)) if guard is not None and adjust else score
         k = len(q.statements_of(factor.key))
         layout.append((factor.key, len(columns), k))
         digits = [(code // (base ** i)) % base for i in range(k)]
         digit_total = sum(digits[1:], digits[0])
-        columns += [func.count(score), func.sum(score), func.sum(score * score), func.count(code)]
+        columns += [func.count(value), func.sum(value), func.sum(value * value), func.count(code)]
         for d in digits:
             columns += [func.sum(d), func.sum(d * d)]
         columns += [func.sum(digit_total), func.sum(digit_total * digit_total)]
+        if guard is not None:
+            columns += guard.count_and_key(value.is_not(None)) + guard.count_and_key(code.is_not(None))
     rows = session.execute(
         select(side, SCORES.c.round_id, *columns)
         .select_from(SCORES).join(Pupil, Pupil.id == SCORES.c.pupil_id)
@@ -127,8 +172,10 @@ def _round_pass(session, q: Questionnaire, round_ids, cohort, split_inside, out:
         s, round_id, values_ = row[0], row[1], row[2:]
         for factor, at, k in layout:
             n, total, total_sq, n_coded = values_[at:at + 4]
+            guarded = values_[at + 4 + 2 * k + 2:at + 4 + 2 * k + 6] if guard is not None else (0, 0, 0, 0)
             if n:
-                out.moments[(s, round_id, factor)] = Moments(n, float(total or 0), float(total_sq or 0))
+                out.moments[(s, round_id, factor)] = Moments(n, float(total or 0), float(total_sq or 0),
+                                                             protection_of(*guarded[0:2]))
             if not n_coded:
                 continue
             sums = [float(v or 0) for v in values_[at + 4:at + 4 + 2 * k + 2]]
@@ -142,22 +189,34 @@ def _round_pass(session, q: Questionnaire, round_ids, cohort, split_inside, out:
                 [dq + 2 * lo * ds + m * lo * lo for ds, dq in zip(d_sums, d_sq, strict=True)],
                 t_sum + m * k * lo,
                 t_sq + 2 * k * lo * t_sum + m * (k * lo) ** 2,
+                protection_of(*guarded[2:4]),
             )
 
 
 def pupil_counts(
     session: Session, round_ids: Sequence[int], cohort: ColumnElement[bool],
-    split_inside: ColumnElement[bool] | None,
-) -> dict[int, int]:
-    """Return {side: pupils of the cohort with a finished response in any of the rounds}."""
+    split_inside: ColumnElement[bool] | None, protected: ColumnElement[bool] | None = None,
+) -> dict[int, tuple[int, Protection]]:
+    """Return {side: (pupils of the cohort with a finished response in any of the rounds,
+    the protection of those pupils)}."""
     side = side_column(split_inside).label("side")
+    where = (Response.round_id.in_(round_ids), Response.finished_at.is_not(None), cohort)
+    if protected is None:
+        rows = session.execute(
+            select(side, func.count(func.distinct(Response.pupil_id)))
+            .join(Pupil, Pupil.id == Response.pupil_id).where(*where).group_by(side)
+        ).all()
+        return {s: (n, NONE) for s, n in rows}
+    guard = Protected(protected)
+    pupils = (
+        select(Response.pupil_id, side, guard.flag.label("flag"), guard.cell.label("cell"))
+        .join(Pupil, Pupil.id == Response.pupil_id).where(*where).distinct().subquery("pupils")
+    )
     rows = session.execute(
-        select(side, func.count(func.distinct(Response.pupil_id)))
-        .join(Pupil, Pupil.id == Response.pupil_id)
-        .where(Response.round_id.in_(round_ids), Response.finished_at.is_not(None), cohort)
-        .group_by(side)
+        select(pupils.c.side, func.count(), func.sum(pupils.c.flag), func.sum(pupils.c.cell))
+        .group_by(pupils.c.side)
     ).all()
-    return {s: n for s, n in rows}
+    return {s: (n, protection_of(count, key)) for s, n, count, key in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,24 +233,30 @@ class PairedCell:
     sum_after: float
     sum_diff: float  # exact sums of the unrounded changes
     sum_diff_sq: float
+    protection: Protection = NONE
 
 
 def paired_cells(
     session: Session, baseline: SurveyRound, later: Sequence[SurveyRound], cohort: ColumnElement[bool],
-    split_inside: ColumnElement[bool] | None,
+    split_inside: ColumnElement[bool] | None, protected: ColumnElement[bool] | None = None,
 ) -> dict[int, list[PairedCell]]:
-    """Return, for each later round, the histogram of paired changes from the baseline."""
+    """Return, for each later round, the histogram of paired changes from the baseline.
+
+    With `protected`, protected pupils' scores (and so their changes and bands) are the
+    adjusted ones, and each cell carries the Protection of the protected pupils in it.
+    """
     out: dict[int, list[PairedCell]] = {r.id: [] for r in later}
     before_q = definition_of(baseline.questionnaire)
+    guard = Protected(protected) if protected is not None else None
     for after_q, round_ids in by_version(later):
         for round_id, cell in _paired_pass(session, before_q, after_q, baseline.id, round_ids, cohort,
-                                           split_inside):
+                                           split_inside, guard):
             out[round_id].append(cell)
     return out
 
 
 def _paired_pass(session, before_q: Questionnaire, after_q: Questionnaire, baseline_id: int, round_ids,
-                 cohort, split_inside):
+                 cohort, split_inside, guard: Protected | None):
     after_position = {f.key: i for i, f in enumerate(after_q.factors, start=1)}
     both = [(i, f.key) for i, f in enumerate(before_q.factors, start=1) if f.key in after_position]
     # (factor number, its position before, its position after) for factors both versions have.
@@ -199,32 +264,49 @@ def _paired_pass(session, before_q: Questionnaire, after_q: Questionnaire, basel
     keys = [key for _, key in both]
     if not shared:
         return []
-    picked = _factors_as_rows(session, shared, baseline_id, round_ids, cohort, split_inside)
+    picked = _factors_as_rows(session, shared, before_q, after_q, baseline_id, round_ids, cohort, split_inside,
+                              guard)
     diff = picked.c.after - picked.c.before
     # Rounded in floating point (cheaper than a NUMERIC cast): equal changes that differ only
     # in the last binary digit land on the same value.
     scale = 10 ** TIE_DECIMALS
     rounded = (func.round(diff * scale) / scale).label("d")
     groups = (picked.c.side, picked.c.round_id, picked.c.k, rounded, picked.c.band_before, picked.c.band_after)
+    guarded = [func.sum(picked.c.flag), func.sum(picked.c.cell)] if guard is not None else []
     result = session.execute(
         select(*groups, func.count(), func.sum(picked.c.before), func.sum(picked.c.after), func.sum(diff),
-               func.sum(diff * diff))
+               func.sum(diff * diff), *guarded)
         .where(picked.c.before.is_not(None), picked.c.after.is_not(None))
         .group_by(*groups)
     )
     # One cell per row as the rows arrive, each band one shared string: thousands of cells
     # for a big cohort, so their size is the report's memory.
     bands = {b.key: b.key for q in (before_q, after_q) for b in q.bands}
+    if guard is None:
+        return [
+            (r, PairedCell(s, keys[k], float(d), bands.get(b0, b0), bands.get(b1, b1), n, float(s0), float(s1),
+                           float(sd), float(sq)))
+            for s, r, k, d, b0, b1, n, s0, s1, sd, sq in result
+        ]
     return [
         (r, PairedCell(s, keys[k], float(d), bands.get(b0, b0), bands.get(b1, b1), n, float(s0), float(s1),
-                       float(sd), float(sq)))
-        for s, r, k, d, b0, b1, n, s0, s1, sd, sq in result
+                       float(sd), float(sq), protection_of(count, key) if count else NONE))
+        for s, r, k, d, b0, b1, n, s0, s1, sd, sq, count, key in result
     ]
 
 
-def _factors_as_rows(session, shared, baseline_id: int, round_ids, cohort, split_inside):
+def band_case(value, q: Questionnaire, factor: Factor):
+    """Return SQL giving the band of a score `value` on `factor` (a cut-off belongs to the band above)."""
+    band_keys = [b.key for b in q.bands]
+    whens = [(value >= cutoff, key) for cutoff, key in zip(factor.cutoffs, band_keys[1:], strict=True)]
+    return case(*reversed(whens), else_=band_keys[0])
+
+
+def _factors_as_rows(session, shared, before_q: Questionnaire, after_q: Questionnaire, baseline_id: int, round_ids,
+                     cohort, split_inside, guard: Protected | None):
     """Return a subquery with one row per pupil, later round and shared factor: side,
-    round_id, k (the factor's number), before, after, band_before, band_after.
+    round_id, k (the factor's number), before, after, band_before, band_after (and, with a
+    guard, the pupil's protected flag and cell part, and adjusted scores and bands).
 
     Each pupil's baseline row is joined to their later rows first (one row per pupil and
     round), then turned into a row per factor: on PostgreSQL by a LATERAL VALUES list, on
@@ -235,26 +317,36 @@ def _factors_as_rows(session, shared, baseline_id: int, round_ids, cohort, split
     joined = a.join(Pupil, Pupil.id == a.c.pupil_id).join(
         b, and_(b.c.pupil_id == a.c.pupil_id, b.c.round_id.in_(round_ids)))
     where = and_(a.c.round_id == baseline_id, cohort)
+    extra = [guard.flag.label("flag"), guard.cell.label("cell")] if guard is not None else []
+
+    def scored(alias, position: int, q: Questionnaire, before: bool):
+        """(score, band) of the factor in `position` of `alias`, adjusted for protected pupils."""
+        score, band, _code = slot(position, alias)
+        if guard is None:
+            return score, band
+        value = guard.adjusted(score, offset_column(position, alias))
+        factor = q.factors[position - 1]
+        return value, case((guard.condition, band_case(value, q, factor)), else_=band)
+
+    pairs = {n: (scored(a, i, before_q, True), scored(b, j, after_q, False)) for n, i, j in shared}
     if session.get_bind().dialect.name == "postgresql":
         per_factor = values(
             column("k", Integer), column("before", Float), column("after", Float),
             column("band_before", String), column("band_after", String), name="per_factor",
-        ).data([(n, slot(i, a)[0], slot(j, b)[0], slot(i, a)[1], slot(j, b)[1])
-                for n, i, j in shared]).lateral()
+        ).data([(n, before[0], after[0], before[1], after[1]) for n, (before, after) in pairs.items()]).lateral()
         return (
             select(side, b.c.round_id, per_factor.c.k, per_factor.c.before, per_factor.c.after,
-                   per_factor.c.band_before, per_factor.c.band_after)
+                   per_factor.c.band_before, per_factor.c.band_after, *extra)
             .select_from(joined.join(per_factor, true())).where(where).subquery("picked")
         )
     numbers = union_all(*(select(literal(n).label("k")) for n, _, _ in shared)).subquery("numbers")
     k = numbers.c.k
 
-    def pick(alias, column: int, before: bool):  # column: 0 score, 1 band (as slot() returns)
-        return case({n: slot(i if before else j, alias)[column] for n, i, j in shared}, value=k)
+    def pick(which: int, column: int):  # which: 0 before, 1 after; column: 0 score, 1 band
+        return case({n: pair[which][column] for n, pair in pairs.items()}, value=k)
 
     return (
-        select(side, b.c.round_id, k, pick(a, 0, True).label("before"),
-               pick(b, 0, False).label("after"), pick(a, 1, True).label("band_before"),
-               pick(b, 1, False).label("band_after"))
+        select(side, b.c.round_id, k, pick(0, 0).label("before"), pick(1, 0).label("after"),
+               pick(0, 1).label("band_before"), pick(1, 1).label("band_after"), *extra)
         .select_from(joined.join(numbers, true())).where(where).subquery("picked")
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..privacy.disclosure import PRIVACY_NOTE
+
 
 @dataclass(frozen=True)
 class RoundInfo:
@@ -35,6 +37,7 @@ class RoundMean:
     n: int | None  # None when suppressed
     mean: float | None
     sd: float | None
+    protected: bool = False  # counts pupils the viewer may not see one by one (privacy.disclosure)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class FactorChange:
     declined: int | None
     rci_basis: str  # where the SD and alpha for reliable change came from
     suppressed: bool  # the whole factor withheld (paired n below the threshold)
+    protected: bool = False  # figures adjusted for pupils the viewer may not see one by one
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class BandMovement:
     moved_down: int | None = None
     stayed: int | None = None
     moved_up: int | None = None
+    protected: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ class ChangeBin:
 class ChangeDistribution:
     factor: str
     bins: list[ChangeBin]
+    protected: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,7 @@ class Reliability:
     n: int | None
     statements: int
     alpha: float | None
+    protected: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,7 @@ class CohortResult:
     means: list[RoundMean]  # one per (round, factor)
     comparisons: list[Comparison]  # baseline against each later round
     reliability: list[Reliability]  # one per (round, factor)
+    protected: bool = False  # n_pupils counts pupils the viewer may not see one by one
 
 
 @dataclass(frozen=True)
@@ -151,6 +159,11 @@ class CohortReport:
     # A split of the cohort (e.g. "Mentored" against "Not mentored"), or empty.
     subgroups: list[CohortResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # suppression and method notes
+    # Some figures count pupils the viewer may not see one by one, and are adjusted
+    # (privacy.disclosure); each such figure says so with its own `protected`.
+    protected: bool = False
+
+    privacy_note = PRIVACY_NOTE  # said by every table and chart with a protected figure
 
     @property
     def suppression_note(self) -> str:

@@ -105,6 +105,11 @@ def download(fmt: str):
     if fmt in ("png", "svg", "pdf", "html") and chart not in CHARTS:
         abort(400, "Choose which chart to download.")
     _, report = _report_or_400(args)
+    from ..charts.cohort import available_charts
+
+    if chart is not None and chart not in available_charts(report):
+        abort(400, "The sub-groups chart needs a comparison of two sub-groups: choose one under "
+                   "“Compare two sub-groups side by side” first.")
     from ..exports.images import ImageExportError
     from ..exports.isolated import export_isolated
 

@@ -21,6 +21,8 @@ def about_lines(report: CohortReport) -> list[tuple[str, str]]:
         ("Pupils in the selection", "withheld" if report.main.n_pupils is None else str(report.main.n_pupils)),
         ("Small numbers", report.suppression_note),
     ]
+    if report.protected:
+        lines.append(("Privacy", report.privacy_note))
     if len(report.subgroups) >= 2:
         lines.insert(1, ("Sub-groups compared", " and ".join(g.label for g in report.subgroups)))
     return lines
@@ -62,5 +64,10 @@ def method_notes(report: CohortReport) -> list[tuple[str, str]]:
          "our own thresholds, not national norms. Moving up means moving to a more positive band."),
         ("Small numbers", f"{report.suppression_note} {BLANK_NOTE}"),
     ]
+    if report.protected:
+        notes.append(("Privacy of pupils you may not see one by one",
+                      f"{report.privacy_note} Figures that include pupils a school does not share with you are "
+                      "worked out from adjusted scores and counts, so that no combination of figures, files or "
+                      "charts can reveal one pupil."))
     notes += [("Note", text) for text in report.notes]
     return notes

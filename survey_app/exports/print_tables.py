@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from survey_app.charts.cohort import comparison_label
 from survey_app.cohort.report import CohortReport
 from survey_app.exports.tables import Table, build_tables
+from survey_app.privacy.disclosure import PRIVACY_NOTE
 
 # Leading text columns that split a long table into one printed table per value.
 PRINT_GROUPS = {"factor_change": 2, "attrition": 2, "reliable_change": 2, "change_distribution": 2}
@@ -143,16 +144,27 @@ def _bands(report: CohortReport) -> list[dict]:
 def print_tables(report: CohortReport) -> list[dict]:
     """Return every table of the report shaped for print, in reading order."""
     shaped = []
-    for table in build_tables(report):
+    tables = build_tables(report)
+    for table in tables:
         if table.key.startswith("band_movement_"):
             if table.key == "band_movement_1":
-                shaped += _bands(report)
+                bands = _bands(report)
+                for shape, band_table in zip(bands, [t for t in tables if t.key.startswith("band_movement_")],
+                                             strict=True):
+                    shaped.append(_noted(shape, band_table))
         elif table.key == "means":
-            shaped.append(_means(report))
+            shaped.append(_noted(_means(report), table))
         elif table.key == "reliability":
-            shaped.append(_reliability(report))
+            shaped.append(_noted(_reliability(report), table))
         elif table.key == "change_distribution":
             shaped.append(_grouped(_wide_distribution(table)))
         else:
             shaped.append(_grouped(table))
     return shaped
+
+
+def _noted(shape: dict, table) -> dict:
+    """A print table with the privacy sentence when its figures are protected."""
+    if table.protected and PRIVACY_NOTE not in shape["description"]:
+        shape["description"] = f"{shape['description']} {PRIVACY_NOTE}"
+    return shape

@@ -17,6 +17,7 @@ from survey_app.charts.cohort import comparison_label
 from survey_app.cohort.report import CohortReport, CohortResult, Comparison
 from survey_app.csv_safety import safe_cell
 from survey_app.exports.notes import BLANK_NOTE, TITLE, about_lines, method_notes
+from survey_app.privacy.disclosure import PRIVACY_NOTE
 
 # Number formats by column kind (XLSX) and the decimals numbers are rounded to.
 FORMATS = {"count": "0", "score": "0.00", "stat": "0.000", "p": "0.0000", "percent": "0.0", "points": "0"}
@@ -32,6 +33,7 @@ class Table:
     header: list[str]
     kinds: list[str]  # per column: "text" or a key of FORMATS
     rows: list[list[object]]
+    protected: bool = False  # some figures are adjusted for privacy (privacy.disclosure)
 
 
 def _number(value: float | int | None, kind: str) -> float | int | None:
@@ -61,10 +63,12 @@ def _rows(kinds: list[str], rows: list[list[object]]) -> list[list[object]]:
 
 
 def _make(key: str, title: str, sheet: str, description: str, columns: list[tuple[str, str]],
-          rows: list[list[object]]) -> Table:
+          rows: list[list[object]], protected: bool = False) -> Table:
     header = [c[0] for c in columns]
     kinds = [c[1] for c in columns]
-    return Table(key, title, sheet, description, header, kinds, _rows(kinds, rows))
+    if protected:
+        description = f"{description} {PRIVACY_NOTE}"
+    return Table(key, title, sheet, description, header, kinds, _rows(kinds, rows), protected)
 
 
 def _comparisons(report: CohortReport) -> Iterator[tuple[CohortResult, Comparison]]:
@@ -79,6 +83,8 @@ def build_tables(report: CohortReport) -> list[Table]:
     rounds = {r.id: r.name for r in report.rounds}
     ident = [("Cohort", "text"), ("Comparison", "text"), ("Factor", "text")]
     change_rows, lost_rows, reliable_rows, distribution_rows = [], [], [], []
+    changes_protected = any(c.protected for _, comp in _comparisons(report) for c in comp.factors)
+    bins_protected = any(d.protected for _, comp in _comparisons(report) for d in comp.distributions)
     for cohort, comp in _comparisons(report):
         label = comparison_label(comp)
         for c in comp.factors:
@@ -105,39 +111,41 @@ def build_tables(report: CohortReport) -> list[Table]:
                        ("t", "stat"), ("p", "p"), ("p (Holm)", "p"), ("d_z", "stat"), ("d_z CI low", "stat"),
                        ("d_z CI high", "stat"), ("Wilcoxon W", "score"), ("Wilcoxon p", "p"),
                        ("Wilcoxon p (Holm)", "p"), ("Wilcoxon method", "text")],
-              change_rows),
+              change_rows, changes_protected),
         _make("attrition", "Pupils compared and pupils lost", "Attrition",
               "Pupils with a score in the first round, how many also answered in the later round, and how many "
               "were lost.",
               ident + [("Pupils in first round", "count"), ("Pupils in both rounds", "count"),
                        ("Pupils lost", "count"), ("% lost", "percent")],
-              lost_rows),
+              lost_rows, changes_protected),
         _make("reliable_change", "Reliable change (Jacobson\u2013Truax)", "Reliable change",
               "Pupils whose change is larger than measurement error (|RCI| > 1.96), and the basis of the index.",
               ident + [("Pupils in both rounds", "count"), ("Reliably improved", "count"),
                        ("No reliable change", "count"), ("Reliably declined", "count"), ("% improved", "percent"),
                        ("% no reliable change", "percent"), ("% declined", "percent"), ("Basis", "text")],
-              reliable_rows),
+              reliable_rows, changes_protected),
     ]
     tables += _band_tables(report, names)
     tables.append(_make(
         "change_distribution", "How much each pupil changed", "Change distribution",
         "Pupils whose change (in points) falls in each range; a range includes its lower end.",
-        ident + [("Change from", "points"), ("Change to", "points"), ("Pupils", "count")], distribution_rows))
+        ident + [("Change from", "points"), ("Change to", "points"), ("Pupils", "count")], distribution_rows,
+        bins_protected))
     mean_rows = [[cohort.label, rounds.get(m.round_id, str(m.round_id)), names.get(m.factor, m.factor),
                   m.n, m.mean, m.sd] for cohort in _cohorts(report) for m in cohort.means]
     tables.append(_make(
         "means", "Mean score in each round", "Means",
         "Mean factor score (0 to 100) of the selected pupils who answered in each round.",
         [("Cohort", "text"), ("Round", "text"), ("Factor", "text"), ("Pupils", "count"), ("Mean", "score"),
-         ("SD", "score")], mean_rows))
+         ("SD", "score")], mean_rows, any(m.protected for cohort in _cohorts(report) for m in cohort.means)))
     alpha_rows = [[cohort.label, rounds.get(r.round_id, str(r.round_id)), names.get(r.factor, r.factor),
                    r.n, r.statements, r.alpha] for cohort in _cohorts(report) for r in cohort.reliability]
     tables.append(_make(
         "reliability", "Reliability (Cronbach's alpha)", "Reliability",
         "Cronbach's alpha of each factor in each round, over pupils who answered all its statements.",
         [("Cohort", "text"), ("Round", "text"), ("Factor", "text"), ("Pupils", "count"),
-         ("Statements", "count"), ("Cronbach's alpha", "stat")], alpha_rows))
+         ("Statements", "count"), ("Cronbach's alpha", "stat")], alpha_rows,
+        any(r.protected for cohort in _cohorts(report) for r in cohort.reliability)))
     return tables
 
 
@@ -147,10 +155,12 @@ def _band_tables(report: CohortReport, names: dict[str, str]) -> list[Table]:
     for index, comparison in enumerate(report.main.comparisons):
         bands = list(report.bands)
         rows: list[list[object]] = []
+        protected = False
         for cohort in _cohorts(report):
             if index >= len(cohort.comparisons):
                 continue
             for movement in cohort.comparisons[index].bands:
+                protected = protected or movement.protected
                 factor = names.get(movement.factor, movement.factor)
                 for frm, counts in enumerate(movement.counts):
                     band = movement.bands[frm] if frm < len(movement.bands) else str(frm)
@@ -161,7 +171,7 @@ def _band_tables(report: CohortReport, names: dict[str, str]) -> list[Table]:
             f"Bands {index + 1}",
             "Pupils in each band in the first round (rows) and the later round (columns).",
             [("Cohort", "text"), ("Factor", "text"), ("Band in first round", "text")]
-            + [(f"To {b}", "count") for b in bands] + [("Total", "count")], rows))
+            + [(f"To {b}", "count") for b in bands] + [("Total", "count")], rows, protected))
     return tables
 
 
@@ -194,6 +204,8 @@ def tables_csv(report: CohortReport, table: str | None = None) -> str:
     for t in build_tables(report):
         writer.writerow([])
         writer.writerow([safe_cell(t.title)])
+        if t.protected:
+            writer.writerow([safe_cell(report.privacy_note)])
         writer.writerow([safe_cell(h) for h in t.header])
         writer.writerows([[_csv_cell(v) for v in row] for row in t.rows])
     return out.getvalue()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -20,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, db, utcnow
+from ..privacy.keys import new_record_key
 
 group_members = Table(
     "group_members",
@@ -92,6 +94,10 @@ class Pupil(db.Model):
     # Whether the pupil's own data is shared with the partnership's leads; when it is not,
     # partnership leads see this pupil only inside suppressed aggregates.
     shared_with_partnership: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Random, stored, never shown: the pupil's figures in protected aggregates are
+    # perturbed by it (privacy/keys.py). Backups carry it; erasure removes it. Every pupil
+    # has one; the column allows NULL only so SQLite could add it without a table rebuild.
+    record_key: Mapped[int | None] = mapped_column(BigInteger, default=new_record_key)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, db, utcnow
@@ -52,6 +52,10 @@ class RoundFactorStats(db.Model):
     sd: Mapped[float | None] = mapped_column(Float)
     alpha: Mapped[float | None] = mapped_column(Float)
     alpha_n: Mapped[int] = mapped_column(Integer, default=0)
+    # Cell keys (privacy.keys) of the pupils behind n and alpha_n, so the figures can be
+    # shown perturbed to staff who may not see every pupil of the round one by one.
+    key_sum: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    alpha_key_sum: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     finished_responses: Mapped[int] = mapped_column(Integer, default=0)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, db, utcnow
@@ -99,7 +110,7 @@ def _slot_columns() -> list[Column]:
     columns: list[Column] = []
     for slot in range(1, FACTOR_SLOTS + 1):
         columns += [Column(f"score_{slot}", Float), Column(f"band_{slot}", String(40)),
-                    Column(f"code_{slot}", BigInteger)]
+                    Column(f"code_{slot}", BigInteger), Column(f"offset_{slot}", SmallInteger)]
     return columns
 
 
@@ -111,7 +122,8 @@ class ResponseScores(db.Model):
     score_i, band_i and code_i (its answers packed by scoring.reliability.encode_items
     when every statement is answered). A cohort's paired changes then join one row per
     pupil and round instead of one per factor, and a round's moments and reliability sums
-    are one pass over one row per pupil.
+    are one pass over one row per pupil. offset_i is the fixed offset (privacy.keys) the
+    score carries into figures that protect the pupil; never shown.
     """
 
     __table__ = Table(
@@ -130,3 +142,8 @@ def slot(position: int, table=None) -> tuple[Column, Column, Column]:
     response_scores or of an alias of it."""
     c = (ResponseScores.__table__ if table is None else table).c
     return c[f"score_{position}"], c[f"band_{position}"], c[f"code_{position}"]
+
+
+def offset_column(position: int, table=None) -> Column:
+    """Return the privacy offset column of the factor in `position`, of response_scores or an alias."""
+    return (ResponseScores.__table__ if table is None else table).c[f"offset_{position}"]

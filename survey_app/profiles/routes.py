@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -66,7 +66,8 @@ def _viewed_pupil(pupil_id: int, action: str):
 
 
 def _profile_context(pupil):
-    profile = learning_profile(db.session, pupil, utcnow())
+    profile = learning_profile(db.session, pupil, utcnow(), current_scope(),
+                               int(current_app.config.get("SUPPRESSION_THRESHOLD", 5)))
     charts = {}
     if profile.finished_rounds:
         title = f"{pupil.first_name} {pupil.surname}: factor scores by round"

@@ -112,7 +112,7 @@ def build_heatmap(
     bases: dict[str, RciBasis] = {}
     if compare is not None:
         _, base_scores = _responses(session, compare.id, pupil_ids)
-        bases = rci_bases(session, compare, q.factors, now)
+        bases = rci_bases(session, compare, q.factors, now, scope)
     answers: dict[int, dict[str, int]] = {}
     finished_ids = [r.id for r in responses.values() if r.finished_at is not None]
     if finished_ids:

@@ -14,11 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from ..models import Answer, AuditEvent, FactorScore, Pupil, Response, SupportEntry, SurveyRound
+from ..privacy.disclosure import Protection, protect_count, protect_statistic, sd_sensitivity, shown
+from ..privacy.keys import CELL_KEY_MODULUS
 from ..questionnaires import Factor, Questionnaire, Statement
+from ..scope import Scope
 from ..scoring.change import ReliableChange, reliable_change
 from ..scoring.quality import QualityFlag, quality_flags
 from .questionnaire_store import definition_of
-from .round_stats import MIN_COHORT, round_stats
+from .round_stats import MIN_COHORT, round_hidden_from, round_stats
 
 
 @dataclass(frozen=True)
@@ -77,10 +80,49 @@ class LearningProfile:
         return [r for r in self.rounds if r.finished]
 
 
-def rci_bases(session: Session, baseline: SurveyRound, factors, now: datetime) -> dict[str, RciBasis]:
-    """Return {factor key: RciBasis} for reliable change against the `baseline` round."""
+def rci_bases(session: Session, baseline: SurveyRound, factors, now: datetime, scope: Scope | None = None,
+              threshold: int = 5) -> dict[str, RciBasis]:
+    """Return {factor key: RciBasis} for reliable change against the `baseline` round.
+
+    With `scope`, the round's figures (its pupils' n, SD and alpha) are protected when the
+    round counts a pupil the staff member may not see one by one (privacy.disclosure):
+    counts by their cell key, the SD and alpha moved by up to what one pupil could move
+    them, rounded to what is shown.
+    """
     stats = round_stats(session, baseline, now)
-    return {f.key: rci_basis(baseline, f, stats.get(f.key)) for f in factors}
+    protect = scope is not None and not scope.is_admin and round_hidden_from(
+        session, scope.pupil_condition(), baseline)
+    return {f.key: rci_basis(baseline, f, _protected(stats.get(f.key), threshold) if protect else stats.get(f.key))
+            for f in factors}
+
+
+@dataclass(frozen=True)
+class _ShownStats:
+    """A round's statistics as a staff member who may not see all its pupils is shown them."""
+
+    n: int
+    sd: float | None
+    alpha: float | None
+    alpha_n: int
+
+
+def _protected(stats, threshold: int) -> _ShownStats | None:
+    if stats is None:
+        return None
+    p = Protection(stats.n, stats.key_sum % CELL_KEY_MODULUS)
+    pa = Protection(stats.alpha_n, stats.alpha_key_sum % CELL_KEY_MODULUS)
+    sd = None
+    if stats.sd is not None and stats.mean is not None:
+        sd = shown(protect_statistic(stats.sd, sd_sensitivity(stats.n, stats.mean, stats.sd), p,
+                                     f"round-sd:{stats.round_id}:{stats.factor}", low=0.0), "score", p)
+    alpha = None
+    if stats.alpha is not None:
+        # One pupil moves alpha by about 4/n at most (a bound we use for rounds of 30 or more).
+        alpha = shown(protect_statistic(stats.alpha, min(1.0, 4 / max(stats.alpha_n, 1)), pa,
+                                        f"round-alpha:{stats.round_id}:{stats.factor}", high=1.0), "alpha", pa)
+    n = protect_count(stats.n, p, threshold) if stats.n >= threshold else stats.n
+    alpha_n = protect_count(stats.alpha_n, pa, threshold) if stats.alpha_n >= threshold else stats.alpha_n
+    return _ShownStats(n or 0, sd, alpha, alpha_n or 0)
 
 
 def rci_basis(baseline: SurveyRound, factor: Factor, stats) -> RciBasis:
@@ -102,8 +144,10 @@ def rci_basis(baseline: SurveyRound, factor: Factor, stats) -> RciBasis:
     return RciBasis(sd, sd_source, alpha, alpha_source)
 
 
-def learning_profile(session: Session, pupil: Pupil, now: datetime) -> LearningProfile:
-    """Return the learning profile of `pupil` (the caller has checked scope)."""
+def learning_profile(session: Session, pupil: Pupil, now: datetime, scope: Scope | None = None,
+                     threshold: int = 5) -> LearningProfile:
+    """Return the learning profile of `pupil` (the caller has checked scope); the round
+    statistics behind reliable change are protected figures for `scope` (rci_bases)."""
     responses = session.execute(
         select(Response, SurveyRound)
         .join(SurveyRound, SurveyRound.id == Response.round_id)
@@ -133,7 +177,8 @@ def learning_profile(session: Session, pupil: Pupil, now: datetime) -> LearningP
     factors = []
     if questionnaire is not None:
         band_labels = {b.key: b.label for b in questionnaire.bands}
-        bases = rci_bases(session, baseline.round, questionnaire.factors, now) if baseline else {}
+        bases = (rci_bases(session, baseline.round, questionnaire.factors, now, scope, threshold)
+                 if baseline else {})
         for factor in questionnaire.factors:
             basis = bases.get(factor.key)
             base_score = baseline.scores.get(factor.key) if baseline else None

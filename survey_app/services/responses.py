@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..db import UTCDateTime
 from ..models import AccessCode, Answer, FactorScore, Response, ResponseScores, SurveyRound
+from ..privacy.keys import new_record_key, score_offset
 from ..questionnaires import Questionnaire
 from ..scoring import score_answers
 from ..scoring.reliability import encode_items
@@ -313,13 +314,19 @@ def store_scores(session: Session, response: Response, now: datetime) -> list[Fa
 
 
 def response_scores_row(q: Questionnaire, response: Response, scores: list[FactorScore]) -> ResponseScores:
-    """Return the ResponseScores row of a response: its factor scores side by side."""
+    """Return the ResponseScores row of a response: its factor scores side by side, each
+    with the privacy offset it carries into protected figures (privacy.keys)."""
     by_factor = {s.factor: s for s in scores}
+    if response.pupil.record_key is None:  # every pupil has one (models.people); never guess
+        response.pupil.record_key = new_record_key()
+    record_key = response.pupil.record_key
     values: dict[str, object] = {}
     for position, factor in enumerate(q.factors, start=1):
         s = by_factor.get(factor.key)
         if s is not None:
             values |= {f"score_{position}": s.score, f"band_{position}": s.band, f"code_{position}": s.item_code}
+            if s.score is not None:
+                values[f"offset_{position}"] = score_offset(record_key, factor.key, response.round_id)
     return ResponseScores(response_id=response.id, round_id=response.round_id, pupil_id=response.pupil_id,
                           **values)
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, true
 from sqlalchemy.orm import Session
 
-from ..models import Response, RoundFactorStats, SurveyRound
+from ..models import Pupil, Response, RoundFactorStats, SurveyRound
 from ..scoring.reliability import alpha_from_moments
 from .questionnaire_store import definition_of
 from .responses import insert_for
@@ -40,23 +40,27 @@ def compute_round_stats(
 
     # Over every finished response, in one pass over its response_scores rows: score
     # moments, and alpha's sums from the packed answers stored with the scores.
-    aggregates = round_aggregates(session, [survey_round], true(), None)
+    # Every pupil's record key is summed too (adjust=False: the moments stay exact), so the
+    # figures can be shown protected to staff who may not see every pupil of the round.
+    aggregates = round_aggregates(session, [survey_round], true(), None, protected=true(), adjust=False)
     finished = _finished_count(session, survey_round.id)
     items = aggregates.items[survey_round.id]
     values = []
     for factor in q.factors:
         m = aggregates.moments.get((0, survey_round.id, factor.key))
         n, total, total_sq = (m.n, m.total, m.total_sq) if m else (0, None, None)
+        item = items.get((0, factor.key))
         mean = sd = None
         if n:
             mean = total / n
         if n and n > 1:
             variance = max(0.0, (total_sq - total * total / n) / (n - 1))
             sd = math.sqrt(variance)
-        alpha, alpha_n = _alpha_of(items.get((0, factor.key)))
+        alpha, alpha_n = _alpha_of(item)
         values.append({
             "round_id": survey_round.id, "factor": factor.key, "n": n or 0, "mean": mean, "sd": sd,
             "alpha": alpha, "alpha_n": alpha_n, "finished_responses": finished, "computed_at": now,
+            "key_sum": m.protection.key if m else 0, "alpha_key_sum": item.protection.key if item else 0,
         })
     # Two requests often compute the same round at once (teachers opening pages together):
     # an upsert lets the later one wait and overwrite, where delete-and-insert failed on the
@@ -84,6 +88,17 @@ def _alpha_of(m) -> tuple[float | None, int]:
     if m.n < 2:
         return None, m.n
     return alpha_from_moments(m.n, m.item_sums, m.item_sumsq, m.total_sum, m.total_sumsq).alpha, m.n
+
+
+def round_hidden_from(session: Session, pupil_condition, survey_round: SurveyRound) -> bool:
+    """Return whether a finished response of the round belongs to a pupil outside
+    `pupil_condition` (the pupils a viewer may see one by one): then the round's
+    statistics are protected figures for that viewer."""
+    return session.scalar(
+        select(Response.id).join(Pupil, Pupil.id == Response.pupil_id)
+        .where(Response.round_id == survey_round.id, Response.finished_at.is_not(None), ~pupil_condition)
+        .limit(1)
+    ) is not None
 
 
 def round_stats(session: Session, survey_round: SurveyRound, now: datetime) -> dict[str, RoundFactorStats]:

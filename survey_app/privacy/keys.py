@@ -1,0 +1,66 @@
+"""Record keys: the stored random number behind every pupil's disclosure control.
+
+Each pupil gets a random 62-bit record key when the pupil is created. It is stored with
+the pupil, never shown, carried by backups and erased with the pupil. Two things are
+derived from it:
+
+- the pupil's *cell-key part* (the key modulo 2**32): a figure's cell key is the sum of
+  the cell-key parts of the protected pupils it counts, modulo 2**32, as in the cell-key
+  method of the Australian Bureau of Statistics and the ONS. The same set of pupils has
+  the same cell key everywhere; a set that differs by one pupil has an unrelated one.
+- the pupil's *score offsets*: for each factor, a fixed offset that the pupil's score
+  carries into every protected figure. It has a part that is the same at every round (so
+  averaging a pupil's rounds does not wear it away) and a smaller part that is new at
+  each round (so a pupil's change between rounds is not given away either).
+
+Offsets are drawn from SHA-256 of the record key: without the key they cannot be worked
+out, and the key has too many values to be guessed from figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+KEY_BITS = 62
+CELL_KEY_MODULUS = 2**32
+
+# Score offsets, in points on the 0-100 scale (documented in the README).
+LEVEL_HALF_WIDTH = 30  # the part kept at every round: a whole number from -30 to +30
+ROUND_STEP = 5  # the part new at each round: -10, -5, 0, +5 or +10
+ROUND_STEPS = 2
+MAX_OFFSET = LEVEL_HALF_WIDTH + ROUND_STEP * ROUND_STEPS
+
+
+def new_record_key() -> int:
+    """Return a fresh random record key (0 <= key < 2**62)."""
+    return secrets.randbits(KEY_BITS)
+
+
+def cell_part(record_key: int) -> int:
+    """Return the part of a record key that cell keys add up (key mod 2**32)."""
+    return record_key % CELL_KEY_MODULUS
+
+
+def _draw(record_key: int, size: int, *parts: object) -> int:
+    """Return a whole number 0 <= n < size, fixed by the record key and `parts`."""
+    text = ":".join(str(p) for p in (record_key, *parts))
+    value = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+    return value % size
+
+
+def score_offset(record_key: int, factor: str, round_id: int) -> int:
+    """Return the offset (whole points) that this pupil's score on `factor` in round
+    `round_id` carries into protected figures: from -40 to +40, the same every time."""
+    level = _draw(record_key, 2 * LEVEL_HALF_WIDTH + 1, "level", factor) - LEVEL_HALF_WIDTH
+    step = _draw(record_key, 2 * ROUND_STEPS + 1, "round", round_id, factor) - ROUND_STEPS
+    return level + ROUND_STEP * step
+
+
+def offset_variance() -> tuple[float, float]:
+    """Return the variances of the offset's two parts (kept at every round, new each round),
+    for the notes that say what the adjustment does to statistics."""
+    level = sum(v * v for v in range(-LEVEL_HALF_WIDTH, LEVEL_HALF_WIDTH + 1)) / (2 * LEVEL_HALF_WIDTH + 1)
+    steps = range(-ROUND_STEPS, ROUND_STEPS + 1)
+    per_round = sum((ROUND_STEP * s) ** 2 for s in steps) / len(steps)
+    return level, per_round
