@@ -184,6 +184,8 @@ def test_backup_restores_every_row_exactly(stamped, staff_world, runner, tmp_pat
     assert end == {"end": True, "tables": len(source), "rows": sum(len(v) for v in source.values())}
 
     pupil_id = staff_world.pupils[0].id
+    record_key = staff_world.pupils[0].record_key  # privacy: the same noise after a restore
+    assert record_key is not None
     # Nothing of the source's session may run inside the target's app context: a session
     # binds to the engine of the app current when it starts a transaction.
     db.session.close()
@@ -203,6 +205,7 @@ def test_backup_restores_every_row_exactly(stamped, staff_world, runner, tmp_pat
         assert extra.id == max(r[0] for r in source["partnerships"]) + 1
         pupil = db.session.get(Pupil, pupil_id)
         assert pupil.first_name == "Zoë 'Ally' O’Brien — 学生 😀"
+        assert pupil.record_key == record_key
         db.session.commit()
         # And again over the top of it (a migrated database, with its triggers).
         result = target.test_cli_runner().invoke(args=["restore", "--replace", str(path)])

@@ -14,6 +14,7 @@ Create Date: 2026-12-04 20:00:00
 import hashlib
 import json
 import secrets
+from statistics import NormalDist
 
 from alembic import op
 import sqlalchemy as sa
@@ -26,20 +27,18 @@ branch_labels = None
 depends_on = None
 
 SLOTS = 12
-LEVEL_HALF_WIDTH = 30
-ROUND_STEP = 5
-ROUND_STEPS = 2
+LEVEL_SD = 35.0
+ROUND_SD = 18.0
 
 
-def _draw(record_key, size, *parts):
+def _normal(record_key, *parts):
     text = ":".join(str(p) for p in (record_key, *parts))
-    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big") % size
+    value = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+    return NormalDist().inv_cdf((value + 0.5) / 2**64)
 
 
 def offset(record_key, factor, round_id):
-    level = _draw(record_key, 2 * LEVEL_HALF_WIDTH + 1, "level", factor) - LEVEL_HALF_WIDTH
-    step = _draw(record_key, 2 * ROUND_STEPS + 1, "round", round_id, factor) - ROUND_STEPS
-    return level + ROUND_STEP * step
+    return LEVEL_SD * _normal(record_key, "level", factor) + ROUND_SD * _normal(record_key, "round", round_id, factor)
 
 
 def upgrade():
@@ -47,7 +46,7 @@ def upgrade():
     # record_key stays nullable in the schema for that reason; every pupil has one.
     op.add_column('pupils', sa.Column('record_key', sa.BigInteger(), nullable=True))
     for i in range(1, SLOTS + 1):
-        op.add_column('response_scores', sa.Column(f'offset_{i}', sa.SmallInteger(), nullable=True))
+        op.add_column('response_scores', sa.Column(f'offset_{i}', sa.Float(), nullable=True))
     op.add_column('round_factor_stats', sa.Column('key_sum', sa.BigInteger(), nullable=False, server_default='0'))
     op.add_column('round_factor_stats',
                   sa.Column('alpha_key_sum', sa.BigInteger(), nullable=False, server_default='0'))

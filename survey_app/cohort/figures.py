@@ -16,16 +16,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from ..models import SurveyRound
-from ..privacy.disclosure import (
-    NONE,
-    PRIVACY_NOTE,
-    Protection,
-    alpha_sensitivity,
-    protect_count,
-    protect_statistic,
-    shown,
-    total,
-)
+from ..privacy.disclosure import NONE, PRIVACY_NOTE, Protection, protect_count, shown, total
 from ..privacy.suppression import is_small, statistic_allowed, suppress_counts, suppress_split_tables, suppress_table
 from ..questionnaires import Questionnaire
 from ..scoring.cohort import holm, paired_change, wilcoxon_signed_rank
@@ -262,13 +253,10 @@ class FigureBuilder:
                 item_sums = [sum(v) for v in zip(*(p.item_sums for p in parts), strict=True)]
                 item_sumsq = [sum(v) for v in zip(*(p.item_sumsq for p in parts), strict=True)]
                 t_sum, t_sq = sum(p.total_sum for p in parts), sum(p.total_sumsq for p in parts)
+                # Over pupils the viewer may see one by one only (queries mask the others'
+                # answers), so alpha is an exact figure whatever the cohort holds.
                 alpha = alpha_from_moments(n, item_sums, item_sumsq, t_sum, t_sq).alpha
-                guard = total([p.protection for p in parts])
-                if guard.protected and alpha is not None:
-                    alpha = shown(protect_statistic(
-                        alpha, _alpha_sensitivity(n, item_sums, item_sumsq, t_sum, t_sq, alpha, q),
-                        guard, f"alpha:{r.id}:{f.key}", high=1.0), "alpha", guard)
-                out.append(Reliability(r.id, f.key, self.count(n, guard), k, alpha, protected=guard.protected))
+                out.append(Reliability(r.id, f.key, n, k, alpha))
         return out
 
     # ----- a split into two sub-groups ----------------------------------------------
@@ -329,25 +317,13 @@ class FigureBuilder:
 
 ADJUSTMENT_NOTE = (
     "Figures that include pupils you may not see one by one are worked out from adjusted scores: each such "
-    "pupil's score is moved by a fixed amount of up to 40 points, different for every pupil, and their counts "
-    "by up to 2. Means and changes stay close to the true ones for groups of more than a few dozen of them; "
-    "their confidence intervals and p-values include the adjustment (they are a little wider); effect sizes "
-    "are a little smaller and SDs a little larger than the true ones; more of those pupils appear to change "
-    "band or to change reliably than really did; alpha is moved by at most what one pupil could move it."
+    "pupil's score is moved by a fixed amount (about 40 points either way, typically), different for every "
+    "pupil and factor, and counts by up to 2. Means and changes stay close to the true ones when such pupils "
+    "are few among many, or when there are hundreds of them; their confidence intervals and p-values include "
+    "the adjustment (they are wider); effect sizes are smaller and SDs larger than the true ones; more of those "
+    "pupils appear to change band or to change reliably than really did. Cronbach's alpha is worked out over "
+    "the pupils you may see one by one only."
 )
-
-
-def _alpha_sensitivity(n, item_sums, item_sumsq, t_sum, t_sq, alpha, q: Questionnaire) -> float:
-    lo, hi = q.scale_min, q.scale_max
-
-    def with_pupil(pattern):
-        total_ = sum(pattern)
-        return alpha_from_moments(
-            n + 1, [s + x for s, x in zip(item_sums, pattern, strict=True)],
-            [s + x * x for s, x in zip(item_sumsq, pattern, strict=True)], t_sum + total_, t_sq + total_ * total_,
-        ).alpha
-
-    return alpha_sensitivity(with_pupil, alpha, len(item_sums), lo, hi)
 
 
 def _sum_moments(items: Iterable[queries.Moments | None]) -> queries.Moments | None:

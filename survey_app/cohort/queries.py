@@ -50,6 +50,7 @@ from ..questionnaires import Factor, Questionnaire
 from ..services.questionnaire_store import definition_of
 
 TIE_DECIMALS = 6
+PROTECTED_TIE_SCALE = 2  # protected pupils' changes are grouped to the nearest 1/2 point
 SCORES = ResponseScores.__table__
 
 
@@ -152,6 +153,10 @@ def _round_pass(session, q: Questionnaire, round_ids, cohort, split_inside, guar
     for position, factor in enumerate(q.factors, start=1):
         score, _band, code = slot(position)
         value = guard.adjusted(score, offset_column(position)) if guard is not None and adjust else score
+        if guard is not None and adjust:
+            # Cronbach's alpha of a protected cohort is worked out over the pupils the viewer may
+            # see one by one only: answers, unlike scores, carry no offsets.
+            code = case((guard.condition, None), else_=code)
         k = len(q.statements_of(factor.key))
         layout.append((factor.key, len(columns), k))
         digits = [(code // (base ** i)) % base for i in range(k)]
@@ -270,7 +275,13 @@ def _paired_pass(session, before_q: Questionnaire, after_q: Questionnaire, basel
     # Rounded in floating point (cheaper than a NUMERIC cast): equal changes that differ only
     # in the last binary digit land on the same value.
     scale = 10 ** TIE_DECIMALS
-    rounded = (func.round(diff * scale) / scale).label("d")
+    rounded = func.round(diff * scale) / scale
+    if guard is not None:
+        # A protected pupil's change carries a continuous offset: grouped to the nearest half
+        # point (for ties and bins), so the rows stay few however many pupils are protected.
+        rounded = case((picked.c.flag == 1, func.round(diff * PROTECTED_TIE_SCALE) / PROTECTED_TIE_SCALE),
+                       else_=rounded)
+    rounded = rounded.label("d")
     groups = (picked.c.side, picked.c.round_id, picked.c.k, rounded, picked.c.band_before, picked.c.band_after)
     guarded = [func.sum(picked.c.flag), func.sum(picked.c.cell)] if guard is not None else []
     result = session.execute(

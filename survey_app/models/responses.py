@@ -11,7 +11,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    SmallInteger,
     String,
     Table,
     UniqueConstraint,
@@ -110,7 +109,7 @@ def _slot_columns() -> list[Column]:
     columns: list[Column] = []
     for slot in range(1, FACTOR_SLOTS + 1):
         columns += [Column(f"score_{slot}", Float), Column(f"band_{slot}", String(40)),
-                    Column(f"code_{slot}", BigInteger), Column(f"offset_{slot}", SmallInteger)]
+                    Column(f"code_{slot}", BigInteger), Column(f"offset_{slot}", Float)]
     return columns
 
 

@@ -13,9 +13,10 @@ database sums both alongside every aggregate.
   cell key (COUNT_PTABLE): the same set of pupils gets the same count everywhere, and a
   set that differs by one pupil gets unrelated noise. A count shown is never below the
   suppression threshold (smaller counts stay withheld).
-- **Statistics that come from answers, not scores** (Cronbach's alpha, a round's SD used
-  for reliable change) get noise scaled to how much one pupil could move them, drawn from
-  the cell key (statistic_noise).
+- **A round's statistics behind reliable change** (its SD and alpha over every pupil of
+  the round, shown to staff who may not see them all) get noise scaled to how much one
+  pupil could move them, drawn from the cell key (statistic_noise). The round's pupils are
+  not a selection anyone chooses, so that noise cannot be averaged over selections.
 - Protected figures are rounded to what is shown (DIGITS), so no file, chart or JSON
   carries more precision than the page.
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .keys import CELL_KEY_MODULUS
@@ -127,22 +128,6 @@ def sd_sensitivity(n: int, mean: float, sd: float, low: float = 0.0, high: float
         new_sd = math.sqrt(max(0.0, (ss + (x - mean) * (x - new_mean)) / n))
         worst = max(worst, abs(new_sd - sd))
     return worst
-
-
-def alpha_sensitivity(alpha_of: Callable[[Sequence[int]], float | None], alpha: float, k: int,
-                      low: int, high: int) -> float:
-    """Return how much one more pupil could move Cronbach's alpha: the largest move made by
-    adding one of a few extreme answer patterns (all high, all low, alternating, split).
-
-    `alpha_of(pattern)` returns alpha with that pupil's answers (k values) added."""
-    patterns = [[high] * k, [low] * k, [high if i % 2 else low for i in range(k)],
-                [low if i % 2 else high for i in range(k)], [high if i < k // 2 else low for i in range(k)]]
-    worst = 0.0
-    for pattern in patterns:
-        moved = alpha_of(pattern)
-        if moved is not None:
-            worst = max(worst, abs(moved - alpha))
-    return max(worst, 0.01)
 
 
 # ----- rounding to what is shown --------------------------------------------------------

@@ -11,7 +11,8 @@ derived from it:
 - the pupil's *score offsets*: for each factor, a fixed offset that the pupil's score
   carries into every protected figure. It has a part that is the same at every round (so
   averaging a pupil's rounds does not wear it away) and a smaller part that is new at
-  each round (so a pupil's change between rounds is not given away either).
+  each round (so a pupil's change between rounds is not given away either). Both are
+  normal and continuous: no edge where an adjusted score pins the true one, and no grid.
 
 Offsets are drawn from SHA-256 of the record key: without the key they cannot be worked
 out, and the key has too many values to be guessed from figures.
@@ -21,15 +22,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from statistics import NormalDist
 
 KEY_BITS = 62
 CELL_KEY_MODULUS = 2**32
 
-# Score offsets, in points on the 0-100 scale (documented in the README).
-LEVEL_HALF_WIDTH = 30  # the part kept at every round: a whole number from -30 to +30
-ROUND_STEP = 5  # the part new at each round: -10, -5, 0, +5 or +10
-ROUND_STEPS = 2
-MAX_OFFSET = LEVEL_HALF_WIDTH + ROUND_STEP * ROUND_STEPS
+# Score offsets, in points on the 0-100 scale (documented in the README): normal, with
+# these standard deviations, and continuous (a whole-number offset would keep the
+# fraction of a score, and scores lie on a grid of the answers' values).
+LEVEL_SD = 35.0  # the part kept at every round
+ROUND_SD = 18.0  # the part new at each round
+_NORMAL = NormalDist()
 
 
 def new_record_key() -> int:
@@ -42,25 +45,20 @@ def cell_part(record_key: int) -> int:
     return record_key % CELL_KEY_MODULUS
 
 
-def _draw(record_key: int, size: int, *parts: object) -> int:
-    """Return a whole number 0 <= n < size, fixed by the record key and `parts`."""
+def _normal(record_key: int, *parts: object) -> float:
+    """Return a standard normal number fixed by the record key and `parts`."""
     text = ":".join(str(p) for p in (record_key, *parts))
     value = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
-    return value % size
+    return _NORMAL.inv_cdf((value + 0.5) / 2**64)
 
 
-def score_offset(record_key: int, factor: str, round_id: int) -> int:
-    """Return the offset (whole points) that this pupil's score on `factor` in round
-    `round_id` carries into protected figures: from -40 to +40, the same every time."""
-    level = _draw(record_key, 2 * LEVEL_HALF_WIDTH + 1, "level", factor) - LEVEL_HALF_WIDTH
-    step = _draw(record_key, 2 * ROUND_STEPS + 1, "round", round_id, factor) - ROUND_STEPS
-    return level + ROUND_STEP * step
+def score_offset(record_key: int, factor: str, round_id: int) -> float:
+    """Return the offset (points) that this pupil's score on `factor` in round `round_id`
+    carries into protected figures: the same every time it is asked for."""
+    return LEVEL_SD * _normal(record_key, "level", factor) + ROUND_SD * _normal(record_key, "round", round_id, factor)
 
 
 def offset_variance() -> tuple[float, float]:
     """Return the variances of the offset's two parts (kept at every round, new each round),
     for the notes that say what the adjustment does to statistics."""
-    level = sum(v * v for v in range(-LEVEL_HALF_WIDTH, LEVEL_HALF_WIDTH + 1)) / (2 * LEVEL_HALF_WIDTH + 1)
-    steps = range(-ROUND_STEPS, ROUND_STEPS + 1)
-    per_round = sum((ROUND_STEP * s) ** 2 for s in steps) / len(steps)
-    return level, per_round
+    return LEVEL_SD ** 2, ROUND_SD ** 2

@@ -49,6 +49,10 @@ SCHOOLS = [
     ("990105", "Riverside Further Education College", range(12, 14), 881, 8001),
 ]
 PUPILS_PER_SCHOOL = 60
+# The school for deaf children shares these pupils' own data with the partnership's leads
+# only inside protected figures (their families asked): the partnership's aggregates then
+# show how disclosure control looks.
+NOT_SHARED = ("990104", 15)
 MENTORED = 40  # pupils with the demo flag "Mentored", chosen among those least positive at first
 MENTORED_GAIN = 0.8  # how much more mentored pupils' attitudes rise (so cohorts differ)
 GROUPS = [
@@ -125,6 +129,7 @@ def build_demo_data(
             year = rng.choice(list(years))
             pupils.append(
                 Pupil(
+                    shared_with_partnership=not (urn == NOT_SHARED[0] and i < NOT_SHARED[1]),
                     school=school,
                     upn=make_upn(la, estab, (2026 - year - 4) % 100, i + 1),
                     first_name=rng.choice(FIRST_NAMES),
@@ -139,7 +144,8 @@ def build_demo_data(
                     eal=rng.random() < 0.2,
                 )
             )
-        progress(f"School: {name} ({PUPILS_PER_SCHOOL} pupils)")
+        progress(f"School: {name} ({PUPILS_PER_SCHOOL} pupils"
+                 + (f", {NOT_SHARED[1]} not shared with the partnership)" if urn == NOT_SHARED[0] else ")"))
     session.add_all(pupils)
     session.flush()
 
