@@ -1,7 +1,8 @@
-"""Who is answering in this browser: the pupil's part of the session cookie.
+"""Who is answering in this browser: the pupil's part of the session (kept on the server).
 
-Only ids live in the cookie. It is cleared on sign-out, on finishing, and after the
-idle limit, so the next pupil at a shared computer sees nothing of the last one.
+Only ids live in it. It is deleted on sign-out, on finishing, and after the idle limit,
+so the next pupil at a shared computer sees nothing of the last one; signing in starts
+it under a new id.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ import time
 
 from flask import current_app, session
 
+from ..sessions import rotate
+
 KEY = "pupil"
 
 
 def sign_in(code_id: int) -> None:
-    """Start a fresh pupil session for a checked code (nothing else survives)."""
+    """Start a fresh pupil session for a checked code, under a new session id."""
     session.clear()
+    rotate()
     session[KEY] = {"code_id": code_id, "response_id": None, "seen": time.time()}
 
 
@@ -57,7 +61,9 @@ def touch_due(every: float) -> bool:
 
 
 def sign_out() -> None:
+    """Forget the pupil in this browser: the stored session is deleted, the id replaced."""
     session.clear()
+    rotate()
 
 
 def current() -> dict | None:
@@ -67,7 +73,7 @@ def current() -> dict | None:
         return None
     idle = current_app.config["PUPIL_IDLE_MINUTES"] * 60
     if time.time() - float(data.get("seen", 0)) > idle:
-        session.clear()
+        sign_out()
         session["idle_out"] = True
         return None
     return data

@@ -1,4 +1,5 @@
-"""Staff accounts: creating them, passwords, lock-out and one-time reset links."""
+"""Staff accounts: creating them, passwords, waits after wrong passwords, sessions and
+one-time reset links."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..models import ROLES, Partnership, PasswordReset, School, StaffUser
+from .sign_in_waits import SignInWaits, wait_in_words
 
 MIN_PASSWORD_LENGTH = 10
-MAX_FAILED_LOGINS = 5
-LOCK_FOR = timedelta(minutes=15)
 RESET_VALID_FOR = timedelta(hours=24)
+SIGN_IN_REFUSED = "That email and password do not match an account."
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # A real hash to check against when the email is unknown, so both take the same time.
 _DUMMY_HASH = generate_password_hash("not-a-real-password-" + secrets.token_hex(8))
@@ -90,34 +91,46 @@ class SignInResult:
     message: str | None
 
 
-def authenticate(session: Session, email: str, password: str, now: datetime) -> SignInResult:
+def authenticate(session: Session, email: str, password: str, now: datetime, address: str,
+                 waits: SignInWaits) -> SignInResult:
     """Return the user when the email and password match and the account may sign in.
 
-    Refuses with one message for an unknown email or a wrong password (no hint which),
-    and locks the account for 15 minutes after 5 failures in a row.
+    Refuses with one message for an unknown email or a wrong password (no hint which;
+    an unknown email costs the same password hash). After five wrong passwords for an
+    email from `address`, tries from that address wait (see sign_in_waits); a wait is
+    said the same way for an email that has no account.
     """
-    generic = "That email and password do not match an account."
-    user = session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
+    email = normalise_email(email)
+    wait = waits.seconds_to_wait(email, address, now.timestamp())
+    if wait:
+        return SignInResult(None, _wait_message(wait))
+    user = session.scalar(select(StaffUser).where(StaffUser.email == email))
     if user is None or not user.password_hash:
         check_password_hash(_DUMMY_HASH, password or "")
-        return SignInResult(None, generic)
-    if user.locked_until is not None and user.locked_until > now:
-        return SignInResult(
-            None, "This account is locked after too many tries. Try again in 15 minutes, "
-            "or ask an administrator."
-        )
+        return _wrong(waits, email, address)
     if not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCK_FOR
-            user.failed_logins = 0
-        return SignInResult(None, generic)
+        return _wrong(waits, email, address)
     if not user.active:
         return SignInResult(None, "This account has been switched off. Ask an administrator.")
-    user.failed_logins = 0
-    user.locked_until = None
+    waits.signed_in(email, address)
     user.last_login_at = now
     return SignInResult(user, None)
+
+
+def _wrong(waits: SignInWaits, email: str, address: str) -> SignInResult:
+    wait = waits.wrong_password(email, address)
+    return SignInResult(None, _wait_message(wait) if wait else SIGN_IN_REFUSED)
+
+
+def _wait_message(seconds: int) -> str:
+    return (f"{SIGN_IN_REFUSED} After several wrong tries, this computer must wait "
+            f"{wait_in_words(seconds)} before trying this email again. If you have forgotten "
+            "your password, ask an administrator for a reset link.")
+
+
+def end_sessions(user: StaffUser) -> None:
+    """End every session `user` has anywhere (their next request finds them signed out)."""
+    user.session_version = (user.session_version or 1) + 1
 
 
 def set_password(user: StaffUser, new_password: str) -> None:
@@ -126,9 +139,7 @@ def set_password(user: StaffUser, new_password: str) -> None:
     if problems:
         raise AccountError(" ".join(problems))
     user.password_hash = generate_password_hash(new_password)
-    user.session_version = (user.session_version or 1) + 1
-    user.failed_logins = 0
-    user.locked_until = None
+    end_sessions(user)
 
 
 def change_password(user: StaffUser, current: str, new_password: str) -> None:
