@@ -100,7 +100,9 @@ def test_create_account_refuses_bad_values(client, staff_world):
     tok = csrf_from(client.get("/staff/admin/staff/new").text)
     school = f"school:{w.school.id}"
     cases = [
-        (create_form(tok, place=school, password="short", confirm="short"), "at least 10 characters"),
+        (create_form(tok, place=school, password="short", confirm="short"), "at least 12 characters"),
+        (create_form(tok, place=school, password="password1234", confirm="password1234"),
+         "one of the most common passwords"),
         (create_form(tok, place=school, confirm="something-else-1"), "The two passwords differ"),
         (create_form(tok, place=school, password="", confirm=""), "Set an initial password"),
         (create_form(tok, place=school, email="Teacher@Example.org"), "already an account"),
@@ -289,7 +291,8 @@ def test_cli_create_user_from_stdin_with_school_or_partnership(runner, staff_wor
 
 
 @pytest.mark.parametrize("args, stdin, message", [
-    (["x@example.org", "--role", "admin", "--password-stdin"], "short\n", "at least 10 characters"),
+    (["x@example.org", "--role", "admin", "--password-stdin"], "short\n", "at least 12 characters"),
+    (["x@example.org", "--role", "admin", "--password-stdin"], "letmein12345\n", "easy to guess"),
     (["x@example.org", "--role", "teacher", "--school", "999999", "--password-stdin"], f"{NEW_PASSWORD}\n",
      "No school has URN 999999"),
     (["x@example.org", "--role", "lead", "--partnership", "Nope", "--password-stdin"], f"{NEW_PASSWORD}\n",

@@ -111,7 +111,7 @@ def test_change_password_rules_and_other_sessions_end(app, client, staff_world):
     token = csrf_from(page.text)
     weak = client.post("/staff/password", data={"csrf_token": token, "current": TEST_PASSWORD,
                                                 "new": "short", "confirm": "short"})
-    assert weak.status_code == 400 and "at least 10 characters" in weak.text
+    assert weak.status_code == 400 and "at least 12 characters" in weak.text
     better = {"new": "a-much-better-pass", "confirm": "a-much-better-pass"}
     wrong = client.post("/staff/password", data={"csrf_token": token, "current": "nope-nope-nope", **better})
     assert wrong.status_code == 400 and "current password is not right" in wrong.text
@@ -225,3 +225,33 @@ def test_staff_sessions_end_eight_hours_after_sign_in_however_busy(client, staff
     resp = client.get("/staff/")
     assert resp.status_code == 302 and "/staff/sign-in" in resp.location
     assert "signed out 8 hours after signing in" in client.get("/staff/sign-in").text
+
+
+@pytest.mark.parametrize("password, why", [
+    ("password1234", "one of the most common passwords"),
+    ("iloveyou2024", "a common password with a little added or changed"),
+    ("Password123!", "a common password with a little added or changed"),
+    ("abcdefghijklmn", "easy to guess"),
+])
+def test_common_and_guessable_passwords_are_refused_with_the_reason(client, staff_world, password, why):
+    login_as(client, staff_world.teacher)
+    page = client.get("/staff/password")
+    resp = client.post("/staff/password", data={"csrf_token": csrf_from(page.text), "current": TEST_PASSWORD,
+                                                "new": password, "confirm": password})
+    assert resp.status_code == 400 and why in resp.text
+    assert why in " ".join(staff_accounts.password_problems(password, "teacher@example.org"))
+    token = staff_accounts.issue_reset(db.session, staff_world.teacher, staff_world.admin, utcnow())
+    db.session.commit()
+    page = client.get(f"/staff/reset/{token}")
+    resp = client.post(f"/staff/reset/{token}", data={
+        "csrf_token": csrf_from(page.text), "new": password, "confirm": password})
+    assert resp.status_code == 400 and why in resp.text
+
+
+def test_passwords_need_twelve_characters_and_strong_ones_pass():
+    assert staff_accounts.password_problems("fjord-lamp-9") == []
+    assert staff_accounts.password_problems("fjord-lamp9") == ["Use at least 12 characters."]
+    assert staff_accounts.password_problems(TEST_PASSWORD) == []
+    assert staff_accounts.password_problems("teacher-lamp-fjord", "teacher@example.org") == [
+        "Do not include your email name in the password."]
+    assert "your name or email" in staff_accounts.password_problems("hannahsmith1", "", "Hannah Smith")[0]

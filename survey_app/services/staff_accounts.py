@@ -16,7 +16,13 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..models import ROLES, Partnership, PasswordReset, School, StaffUser
 from .sign_in_waits import SignInWaits, wait_in_words
 
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 200
+# zxcvbn's score: 3 means about 10^8 guesses or more, beyond what an attacker who has the
+# password hashes can try against a slow hash in reasonable time.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn looks at no more than this many characters (its own limit; longer is slow).
+CHECKED_LENGTH = 72
 RESET_VALID_FOR = timedelta(hours=24)
 SIGN_IN_REFUSED = "That email and password do not match an account."
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -28,20 +34,52 @@ class AccountError(ValueError):
     """A refused account operation; the message is safe to show."""
 
 
-def password_problems(password: str, email: str = "") -> list[str]:
-    """Return what is wrong with a new password (empty when it is acceptable)."""
+def password_problems(password: str, email: str = "", name: str = "") -> list[str]:
+    """Return what is wrong with a new password (empty when it is acceptable).
+
+    Refused: fewer than 12 characters, more than 200, spaces at either end, the email's
+    name in it, fewer than 5 different characters, and anything zxcvbn finds easy to
+    guess (a common or breached-style password, one with a few letters or digits added,
+    a keyboard row, a sequence, a repeat, a date), each with a message saying why.
+    """
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
         problems.append(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
-    if len(password) > 200:
-        problems.append("Use at most 200 characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        problems.append(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
     if password.strip() != password:
         problems.append("Do not start or end with a space.")
     if email and email.split("@")[0].lower() in password.lower():
         problems.append("Do not include your email name in the password.")
     if len(set(password)) < 5:
         problems.append("Use a mix of different characters.")
+    if not problems:
+        guessable = why_guessable(password, [email.split("@")[0], *name.split()] if email or name else [])
+        if guessable:
+            problems.append(guessable)
     return problems
+
+
+def why_guessable(password: str, personal: list[str] | None = None) -> str | None:
+    """Return why zxcvbn finds `password` easy to guess, in plain words, or None."""
+    from zxcvbn import zxcvbn
+
+    result = zxcvbn(password[:CHECKED_LENGTH], user_inputs=[p for p in personal or [] if p])
+    if result["score"] >= MIN_PASSWORD_SCORE:
+        return None
+    matches = result["sequence"]
+    common = [m for m in matches if m["pattern"] == "dictionary" and m.get("dictionary_name") == "passwords"]
+    if any(m.get("dictionary_name") == "user_inputs" for m in matches):
+        return "This password is built on your name or email, so it is easy to guess: choose another."
+    if len(matches) == 1 and common:
+        return ("This password is one of the most common passwords, so it is easy to guess: "
+                "choose another.")
+    if common:
+        return ("This password is a common password with a little added or changed, so it is "
+                "easy to guess: choose another.")
+    return ("This password is easy to guess (it is made of a common word or name, a date, a "
+            "keyboard row, a sequence such as abc or 123, or repeated characters): choose "
+            "another. Three or four unrelated words make a strong password that is easy to remember.")
 
 
 def normalise_email(email: str) -> str:
@@ -67,7 +105,7 @@ def create_user(
         raise AccountError("A lead or teacher needs a school or a partnership.")
     if school is not None and partnership is not None:
         raise AccountError("Give a school or a partnership, not both.")
-    problems = password_problems(password, email)
+    problems = password_problems(password, email, name)
     if problems:
         raise AccountError(" ".join(problems))
     if session.scalar(select(func.count()).select_from(StaffUser).where(StaffUser.email == email)):
@@ -135,7 +173,7 @@ def end_sessions(user: StaffUser) -> None:
 
 def set_password(user: StaffUser, new_password: str) -> None:
     """Set a new password and end every other session; refuses (AccountError) a weak one."""
-    problems = password_problems(new_password, user.email)
+    problems = password_problems(new_password, user.email, user.name or "")
     if problems:
         raise AccountError(" ".join(problems))
     user.password_hash = generate_password_hash(new_password)
