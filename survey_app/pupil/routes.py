@@ -84,7 +84,7 @@ def start():
     if form.validate_on_submit():
         check = access_codes.check_code(db.session, form.code.data, utcnow())
         if check.ok:
-            state.sign_in(check.access_code.id)
+            state.sign_in(check.access_code.id, check.access_code.reissued_at)
             return redirect(url_for("pupil.confirm"))
         form.code.errors.append(code_problem_message(check))
         return render_template("pupil/start.html", form=form, idle=idle), 400
@@ -99,7 +99,7 @@ def confirm():
     if not data:
         return redirect(url_for("pupil.start"))
     access = db.session.get(access_codes.AccessCode, data["code_id"])
-    if access is None:
+    if access is None or not state.holds_code(data, access.reissued_at):
         state.sign_out()
         return redirect(url_for("pupil.start"))
     form = ConfirmForm()
@@ -212,7 +212,7 @@ def api_answers():
     known = state.answering(state.current() or {})
     if known is None:
         return _signed_out_or_older_session()
-    response_id, version_id, content_hash = known
+    response_id, version_id, content_hash, reissued = known
     q = cached_definition(db.session, version_id, content_hash)
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
@@ -224,7 +224,7 @@ def api_answers():
     now = utcnow()
     try:
         given = parse_given(payload.get("answers"), q, sequence_now(now))
-        save_answers(db.session, response_id, version_id, given, now,
+        save_answers(db.session, response_id, version_id, given, now, reissued,
                      count_time=state.touch_due(TOUCH_EVERY.total_seconds()))
     except AnswerRefused as refused:
         db.session.rollback()
