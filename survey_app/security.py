@@ -26,6 +26,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+STAFF_PREFIX = "/staff"
+
+
 def register_security_headers(app: Flask) -> None:
     """Add CSP, framing, sniffing and referrer headers to every response."""
 
@@ -39,6 +42,9 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.path.startswith(STAFF_PREFIX):
+            # A shared school computer: after sign-out, Back must show nothing of a pupil.
+            no_store(response)
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
