@@ -361,6 +361,19 @@ def test_a_reissued_code_also_ends_a_session_between_pages(app, client, world):
     assert answers_in_db() == {}
 
 
+@pytest.mark.parametrize("depth", [1000, 20_000])
+def test_deeply_nested_autosave_bodies_are_refused_plainly(client, world, depth):
+    rid, token = page_info(sign_in_pupil(client, world.code_of(0)).text)
+    for nested in ("[" * depth + "]" * depth, '[{"item": ' + "[" * depth + "]" * depth + ', "value": 1}]'):
+        body = f'{{"response": {rid}, "answers": {nested}}}'
+        resp = client.post("/survey/api/answers", data=body,
+                           headers={"X-CSRFToken": token, "Content-Type": "application/json"})
+        assert resp.status_code == 400, resp.status_code
+        assert resp.json["message"] == "The answers could not be read. Nothing was saved."
+    assert answers_in_db() == {}
+    assert autosave(client, rid, token, [{"item": "s01", "value": 2, "seq": 1}]).status_code == 200
+
+
 def test_two_browsers_same_code_make_one_response(app, world):
     a, b = app.test_client(), app.test_client()
     for c in (a, b):

@@ -17,7 +17,7 @@ from flask import (
 from ..db import db, utcnow
 from ..errors import error_response
 from ..extensions import csrf, limiter
-from ..security import check_script_csrf, no_store
+from ..security import check_script_csrf, json_too_deep, no_store
 from ..services import access_codes
 from ..services.questionnaire_store import cached_definition
 from ..services.responses import (
@@ -50,6 +50,9 @@ from .views import (
     statements_markup,
     view_url,
 )
+
+# An autosave body is an object holding a list of objects: three levels.
+MAX_JSON_DEPTH = 8
 
 
 @bp.after_request
@@ -207,13 +210,19 @@ def switch_mode():
 def api_answers():
     """Autosave: JSON {response, answers: [{item, value, seq}]}; 200 {saved, items}."""
     check_script_csrf()
-    if (request.content_length or 0) > current_app.config["PUPIL_MAX_BODY"]:
+    limit = current_app.config["PUPIL_MAX_BODY"]
+    if (request.content_length or 0) > limit:
         return error_response(413, "Too much was sent at once. Nothing was saved.")
     known = state.answering(state.current() or {})
     if known is None:
         return _signed_out_or_older_session()
     response_id, version_id, content_hash, reissued = known
     q = cached_definition(db.session, version_id, content_hash)
+    body = request.get_data(cache=True)
+    if len(body) > limit:  # (sent without a length)
+        return error_response(413, "Too much was sent at once. Nothing was saved.")
+    if json_too_deep(body, MAX_JSON_DEPTH):
+        return error_response(400, "The answers could not be read. Nothing was saved.")
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         return error_response(400, "The answers could not be read. Nothing was saved.")
