@@ -153,6 +153,9 @@ def load_config(instance_path: str) -> dict:
         "PSEUDONYM_KEY": os.environ.get("PSEUDONYM_KEY", ""),
         # Aggregates (and research exports) over fewer pupils than this are not shown.
         "SUPPRESSION_THRESHOLD": int(os.environ.get("SUPPRESSION_THRESHOLD", 5)),
+        # A paper-answers CSV of more rows than this is refused as a whole (a year group
+        # is a few hundred; a file of thousands is a mistake, and slow to check).
+        "PAPER_IMPORT_MAX_ROWS": int(os.environ.get("PAPER_IMPORT_MAX_ROWS", 5000)),
         "BENCHMARK_ENDPOINTS": _flag("BENCHMARK_ENDPOINTS", False),
     }
     return config
