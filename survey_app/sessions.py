@@ -72,7 +72,15 @@ class FileSessions(_ReportsOutage, CacheLibSessionInterface):
         super().__init__(app, client=cache, key_prefix=prefix, use_signer=False, permanent=False)
 
     def sweep_expired(self) -> None:
+        """Delete expired session files, once per process and directory (every app a
+        worker or a test run builds would otherwise read every file again)."""
+        if self.cache._path in _swept:  # noqa: SLF001
+            return
+        _swept.add(self.cache._path)  # noqa: SLF001
         self.cache._remove_expired(time.time())  # noqa: SLF001 (cachelib has no public sweep)
+
+
+_swept: set[str] = set()
 
 
 def init_sessions(app: Flask) -> None:
