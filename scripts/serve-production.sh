@@ -19,8 +19,8 @@ case "$DATABASE_URL" in
   postgres://*|postgresql://*|postgresql+psycopg://*) ;;
   *) echo "serve-production: warning: DATABASE_URL is not PostgreSQL; several workers share one SQLite file" >&2 ;;
 esac
-if [ -z "${REDIS_URL:-}" ] && [ -z "${RATELIMIT_STORAGE_URI:-}" ]; then
-  fail "REDIS_URL is not set: rate limits must be shared by every worker (e.g. redis://127.0.0.1:6379/0)"
+if [ -z "${REDIS_URL:-}" ] && [ -z "${SESSION_REDIS_URL:-}" ]; then
+  fail "REDIS_URL is not set: sessions and rate limits must be shared by every worker (e.g. redis://127.0.0.1:6379/0)"
 fi
 [ -x "$venv/bin/gunicorn" ] || fail "$venv/bin/gunicorn not found (run scripts/setup.sh first)"
 

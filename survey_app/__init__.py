@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import load_config
+from .config import check_production, load_config
 from .db import db
 from .extensions import csrf, limiter, migrate
 from .routing import IdConverter
@@ -22,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(app.instance_path))
     if config:
         app.config.update(config)
+    check_production(app.config)  # (after the overrides: they may name other stores)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     proxies = int(os.environ.get("TRUSTED_PROXIES", "0"))
@@ -35,9 +36,12 @@ def create_app(config: dict | None = None) -> Flask:
     )
     csrf.init_app(app)
     limiter.init_app(app)
+    from .sessions import init_sessions
+
+    init_sessions(app)
 
     from . import models  # noqa: F401  (registers the tables with the metadata)
-    from .access import enforce_idle_timeout, login_manager
+    from .access import enforce_staff_session_limits, login_manager
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .charts import bp as charts_bp
@@ -55,7 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .templating import register_templating
 
     login_manager.init_app(app)
-    app.before_request(enforce_idle_timeout)
+    app.before_request(enforce_staff_session_limits)
     register_templating(app)
     for blueprint in (health_bp, pupil_bp, auth_bp, staff_bp, schools_bp, groups_bp, rounds_bp,
                       admin_bp, profiles_bp, charts_bp, flags_bp, cohort_bp):

@@ -3,6 +3,12 @@
 `staff_required(*roles)` signs the user in or refuses: anonymous → sign-in page (with a
 checked `next`), wrong role → 403. Rows outside the user's scope are 404 through
 `current_scope()` (see scope.py).
+
+A staff session ends after STAFF_IDLE_MINUTES without a request, and STAFF_SESSION_HOURS
+after signing in however busy the member of staff has been (activity does not extend
+it). It also ends when the account's session version moves on (sign-out, a password
+change or reset, an administrator switching the account off): the version is part of
+the id Flask-Login keeps, so every other copy of the session stops loading the user.
 """
 
 from __future__ import annotations
@@ -12,11 +18,12 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, request, session
-from flask_login import LoginManager, current_user, logout_user
+from flask_login import LoginManager, current_user, login_user, logout_user
 
 from .db import db
 from .models import StaffUser
 from .scope import Scope
+from .sessions import rotate
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.sign_in"
@@ -25,6 +32,7 @@ login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
 
 STAFF_SEEN = "staff_seen"
+STAFF_SINCE = "staff_since"
 # Requests a page makes by itself (polling) are not a person at the keyboard.
 BACKGROUND_ENDPOINTS = {"rounds.completion_json", "cohort.export_status_json"}
 
@@ -42,20 +50,59 @@ def _load_user(user_id: str) -> StaffUser | None:
     return user
 
 
-def enforce_idle_timeout() -> None:
-    """Sign staff out after STAFF_IDLE_MINUTES without a request (before every request)."""
+def start_staff_session(user: StaffUser) -> None:
+    """Sign `user` in on a new session id: nothing from before sign-in carries over, and
+    an id planted or seen before sign-in opens nothing (session fixation)."""
+    session.clear()
+    rotate()
+    login_user(user)
+    session.permanent = True
+    now = time.time()
+    session[STAFF_SINCE] = now
+    session[STAFF_SEEN] = now
+
+
+def renew_staff_session(user: StaffUser) -> None:
+    """Keep this session signed in after `user`'s session version moved on (their own
+    password change), under a new id; its sign-in time, and so its end, stay the same."""
+    rotate()
+    login_user(user)
+
+
+def end_staff_session() -> None:
+    """Sign out in this browser and delete the stored session (a copied cookie is dead)."""
+    logout_user()
+    session.clear()
+    rotate()
+
+
+def enforce_staff_session_limits() -> None:
+    """Sign staff out after STAFF_IDLE_MINUTES without a request, or STAFF_SESSION_HOURS
+    after signing in (before every request)."""
     if not session.get("_user_id"):
         return
-    limit = current_app.config["STAFF_IDLE_MINUTES"] * 60
-    seen = session.get(STAFF_SEEN, 0)
+    config = current_app.config
     now = time.time()
-    if seen and now - float(seen) > limit:
-        logout_user()
-        session.clear()
+    since = session.get(STAFF_SINCE)
+    seen = session.get(STAFF_SEEN, 0)
+    if not isinstance(since, int | float) or now - since > config["STAFF_SESSION_HOURS"] * 3600:
+        end_staff_session()
+        session["staff_expired"] = True
+        return
+    if seen and now - float(seen) > config["STAFF_IDLE_MINUTES"] * 60:
+        end_staff_session()
         session["staff_idle_out"] = True
         return
     if request.endpoint not in BACKGROUND_ENDPOINTS:
         session[STAFF_SEEN] = now
+
+
+def sign_in_waits():
+    """Return the wrong-password counts, kept where the rate limits are (every worker's)."""
+    from .extensions import limiter
+    from .services.sign_in_waits import SignInWaits
+
+    return SignInWaits(limiter.storage, current_app.config.get("RATELIMIT_KEY_PREFIX") or "")
 
 
 def current_scope() -> Scope:

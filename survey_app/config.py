@@ -1,8 +1,10 @@
 """Settings, read from the environment with safe development defaults.
 
 `load_config()` returns a plain dict for `app.config`. In production (`SURVEY_ENV`
-other than `development` or `testing`) a missing `SECRET_KEY` refuses start-up: a
-guessable key would let anyone forge a pupil's or a teacher's session.
+other than `development` or `testing`) start-up is refused without `SECRET_KEY` (a
+guessable key would let anyone forge a pupil's or a teacher's cookie); `create_app()`
+also refuses it without Redis for the sessions, or with rate limits counted in each
+worker's memory (`check_production`).
 """
 
 from __future__ import annotations
@@ -39,10 +41,38 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def check_production(config: dict) -> None:
+    """Refuse (ConfigError) settings that are unsafe with several workers in production.
+
+    Sessions must live in Redis: a signed-out or reissued session has to end on every
+    worker at once. Rate limits counted in `memory://` are per worker, so four workers
+    let four times the limit through: no limit at all against a patient guesser.
+    Does nothing in development and testing.
+    """
+    env = config.get("SURVEY_ENV", "development")
+    if env in DEV_ENVS:
+        return
+    if config.get("SESSION_TYPE") != "redis" or not config.get("SESSION_REDIS_URL"):
+        raise ConfigError(
+            "REDIS_URL is not set. Sessions are kept in Redis in production, so that signing "
+            "out ends a session on every worker: set REDIS_URL (or SESSION_REDIS_URL), e.g. "
+            f"redis://127.0.0.1:6379/0 (SURVEY_ENV={env})."
+        )
+    storage = str(config.get("RATELIMIT_STORAGE_URI") or "")
+    if config.get("RATELIMIT_ENABLED", True) and storage.startswith("memory://"):
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI is memory://, which counts in each worker on its own, so "
+            "the limits on wrong codes and passwords would be multiplied by the number of "
+            "workers. Set REDIS_URL (or RATELIMIT_STORAGE_URI=redis://...) so every worker "
+            f"shares one count (SURVEY_ENV={env})."
+        )
+
+
 def load_config(instance_path: str) -> dict:
     """Return the app settings from the environment.
 
-    Refuses (ConfigError) a production start without SECRET_KEY.
+    Refuses (ConfigError) a production start without SECRET_KEY. create_app() then
+    refuses, with `check_production`, what the settings and its overrides make unsafe.
     """
     env = os.environ.get("SURVEY_ENV", "development").strip().lower()
     secret = os.environ.get("SECRET_KEY")
@@ -68,7 +98,9 @@ def load_config(instance_path: str) -> dict:
         pool_size = int(os.environ.get("DATABASE_POOL_SIZE", 10))
         engine_options["pool_size"] = pool_size
         engine_options["max_overflow"] = max(0, 15 - pool_size)
-    return {
+    session_redis = os.environ.get("SESSION_REDIS_URL") or os.environ.get("REDIS_URL") or ""
+    staff_hours = int(os.environ.get("STAFF_SESSION_HOURS", 8))
+    config = {
         "SURVEY_ENV": env,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -89,7 +121,21 @@ def load_config(instance_path: str) -> dict:
         "PUPIL_MAX_BODY": int(os.environ.get("PUPIL_MAX_BODY", 64 * 1024)),
         "PUPIL_IDLE_MINUTES": int(os.environ.get("PUPIL_IDLE_MINUTES", 20)),
         "STAFF_IDLE_MINUTES": int(os.environ.get("STAFF_IDLE_MINUTES", 60)),
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        # Staff are signed out this long after signing in, however busy (activity does
+        # not extend it); the stored session and the cookie last as long, no longer.
+        "STAFF_SESSION_HOURS": staff_hours,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=staff_hours),
+        # Sessions live on the server (survey_app/sessions.py): in Redis in production
+        # (or whenever SESSION_REDIS_URL is set), else in files under instance/sessions,
+        # which every worker process on the machine shares. The cookie holds only the id.
+        "SESSION_TYPE": "redis" if production or os.environ.get("SESSION_REDIS_URL") else "filesystem",
+        "SESSION_REDIS_URL": session_redis,
+        "SESSION_FILE_DIR": os.environ.get("SESSION_FILE_DIR") or str(Path(instance_path) / "sessions"),
+        "SESSION_KEY_PREFIX": os.environ.get("SESSION_KEY_PREFIX", "survey-session:"),
+        # A pupil's cookie ends with the browser; staff sessions are made permanent at sign-in.
+        "SESSION_PERMANENT": False,
+        # Stored only when it changes: the autosave path re-writes nothing it did not change.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", production),
@@ -107,5 +153,9 @@ def load_config(instance_path: str) -> dict:
         "PSEUDONYM_KEY": os.environ.get("PSEUDONYM_KEY", ""),
         # Aggregates (and research exports) over fewer pupils than this are not shown.
         "SUPPRESSION_THRESHOLD": int(os.environ.get("SUPPRESSION_THRESHOLD", 5)),
+        # A paper-answers CSV of more rows than this is refused as a whole (a year group
+        # is a few hundred; a file of thousands is a mistake, and slow to check).
+        "PAPER_IMPORT_MAX_ROWS": int(os.environ.get("PAPER_IMPORT_MAX_ROWS", 5000)),
         "BENCHMARK_ENDPOINTS": _flag("BENCHMARK_ENDPOINTS", False),
     }
+    return config

@@ -1,8 +1,10 @@
-"""Security headers on every response, no-store on pupil pages, no NUL characters in
-what a request sends, and the CSRF check of the autosave API."""
+"""Security headers on every response, no-store on pupil and staff pages, no NUL
+characters in what a request sends, the nesting check of JSON bodies, and the CSRF check
+of the autosave API."""
 
 from __future__ import annotations
 
+import re
 import time
 from urllib.parse import urlsplit
 
@@ -26,6 +28,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+STAFF_PREFIX = "/staff"
+
+
 def register_security_headers(app: Flask) -> None:
     """Add CSP, framing, sniffing and referrer headers to every response."""
 
@@ -39,6 +44,9 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.path.startswith(STAFF_PREFIX):
+            # A shared school computer: after sign-out, Back must show nothing of a pupil.
+            no_store(response)
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
@@ -73,6 +81,33 @@ def no_store(response: Response) -> Response:
     response.headers["Pragma"] = "no-cache"
     response.headers["Expires"] = "0"
     return response
+
+
+# ----- JSON bodies -------------------------------------------------------------------
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_OPENING = frozenset(b"[{")
+
+
+def json_too_deep(body: bytes, max_depth: int) -> bool:
+    """Return True when the JSON text `body` nests arrays and objects deeper than `max_depth`.
+
+    Python's JSON parser recurses once per level and fails with RecursionError (a 500)
+    somewhere below a thousand levels, so bodies are measured before they are parsed, by
+    a loop, not by recursion. A body with no more brackets than `max_depth` cannot nest
+    deeper, which settles nearly every request with two byte counts.
+    """
+    if body.count(b"[") + body.count(b"{") <= max_depth:
+        return False
+    # Brackets inside strings do not nest: drop the strings, then keep only brackets.
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    depth = 0
+    for byte in brackets:
+        depth += 1 if byte in _OPENING else -1
+        if depth > max_depth:
+            return True
+    return False
 
 
 # ----- CSRF for a page's script --------------------------------------------------------

@@ -57,6 +57,20 @@ def chart_drawers(tmp_path_factory):
         os.environ["CHART_DRAWER_DIR"] = previous
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_files(tmp_path_factory):
+    """Sessions of this test run (the file store of development and testing) live in its
+    own directory, for the apps of the tests and the servers they start alike."""
+    base = tmp_path_factory.mktemp("sessions")
+    previous = os.environ.get("SESSION_FILE_DIR")
+    os.environ["SESSION_FILE_DIR"] = str(base)
+    yield base
+    if previous is None:
+        os.environ.pop("SESSION_FILE_DIR", None)
+    else:
+        os.environ["SESSION_FILE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def pg_schema_url():
     """A throwaway PostgreSQL schema for this test run; skipped/failed when unreachable."""
@@ -323,7 +337,8 @@ def login_as(client, user) -> None:
         sess.clear()
         sess["_user_id"] = f"{user.id}:{user.session_version}"
         sess["_fresh"] = True
-        sess["staff_seen"] = time.time()
+        sess["_permanent"] = True
+        sess["staff_since"] = sess["staff_seen"] = time.time()
 
 
 def need_chart_browser():

@@ -130,6 +130,32 @@ def test_every_staff_page_gives_each_visitor_exactly_what_it_should(app, staff_w
     assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.parametrize("role", ["teacher", "lead", "admin"])
+def test_every_staff_page_is_no_store(app, staff_world, role):
+    """Back on a shared school computer after sign-out must show nothing: every staff
+    response (pages, downloads, refusals, the sign-in and reset pages) says no-store."""
+    add_flag(staff_world)
+    entry = SupportEntry(pupil_id=staff_world.pupils[0].id, kind="note", text="A note", starts_on=date(2026, 11, 1),
+                         author_id=staff_world.teacher.id)
+    db.session.add(entry)
+    db.session.commit()
+    client = app.test_client()
+    for url in ("/staff/sign-in", "/staff/reset/not-a-token"):
+        resp = client.get(url)
+        assert "no-store" in resp.headers.get("Cache-Control", ""), url
+    visitor(client, staff_world, role)
+    kept = []
+    routes = staff_get_routes(app)
+    for rule in routes:
+        url = url_for_rule(rule, arg_values(staff_world, entry.id))
+        resp = client.get(url)
+        if "no-store" not in resp.headers.get("Cache-Control", ""):
+            kept.append(f"{role} GET {url} ({rule.endpoint}): {resp.status_code}, "
+                        f"Cache-Control {resp.headers.get('Cache-Control')!r}")
+        resp.close()
+    assert len(routes) > 30 and not kept, "\n".join(kept)
+
+
 def test_every_post_without_csrf_is_refused_and_changes_nothing(app, staff_world):
     client = app.test_client()
     login_as(client, staff_world.admin)

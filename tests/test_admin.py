@@ -1,4 +1,5 @@
-"""Staff accounts for administrators: list, create, edit, lock-outs, reset links; create-user CLI."""
+"""Staff accounts for administrators: list, create, edit, switching off, sign-in waits, reset
+links; create-user CLI."""
 
 from __future__ import annotations
 
@@ -54,7 +55,6 @@ def test_only_admins_may_manage_staff(client, staff_world, who):
 
 def test_list_shows_accounts_with_state(client, staff_world):
     w = staff_world
-    w.teacher.locked_until = utcnow() + timedelta(minutes=10)
     w.teacher_b.active = False
     w.lead.last_login_at = utcnow() - timedelta(days=1)
     db.session.commit()
@@ -62,10 +62,10 @@ def test_list_shows_accounts_with_state(client, staff_world):
     page = client.get("/staff/admin/staff")
     assert page.status_code == 200
     for text in ("admin@example.org", "otherlead@example.org", "Test Partnership", "Elsewhere Academy",
-                 "Locked until", "Switched off", "never", '<th scope="col">Last sign-in</th>'):
+                 "Switched off", "never", '<th scope="col">Last sign-in</th>'):
         assert text in page.text, text
-    row = page.text[page.text.index("teacher@example.org"):]
-    assert "Locked until" in row[:800]
+    row = page.text[page.text.index("teacherb@example.org"):]
+    assert "Switched off" in row[:800]
 
 
 def create_form(tok, **values):
@@ -100,7 +100,9 @@ def test_create_account_refuses_bad_values(client, staff_world):
     tok = csrf_from(client.get("/staff/admin/staff/new").text)
     school = f"school:{w.school.id}"
     cases = [
-        (create_form(tok, place=school, password="short", confirm="short"), "at least 10 characters"),
+        (create_form(tok, place=school, password="short", confirm="short"), "at least 12 characters"),
+        (create_form(tok, place=school, password="password1234", confirm="password1234"),
+         "one of the most common passwords"),
         (create_form(tok, place=school, confirm="something-else-1"), "The two passwords differ"),
         (create_form(tok, place=school, password="", confirm=""), "Set an initial password"),
         (create_form(tok, place=school, email="Teacher@Example.org"), "already an account"),
@@ -165,21 +167,38 @@ def test_reset_link_for_an_existing_account(app, client, staff_world):
     assert client.post(f"/staff/admin/staff/{w.teacher.id}/reset-link", data={}).status_code == 400
 
 
-def test_unlock_a_locked_account(app, client, staff_world):
+def test_clearing_the_waits_after_wrong_passwords(app, client, staff_world):
     w = staff_world
-    w.teacher.locked_until = utcnow() + timedelta(minutes=15)
-    db.session.commit()
     other = app.test_client()
-    assert "locked" in sign_in(other, "teacher@example.org", TEST_PASSWORD).text
+    for _ in range(5):
+        refused = sign_in(other, "teacher@example.org", "wrong-password-123")
+    assert "must wait" in refused.text
+    assert "must wait" in sign_in(other, "teacher@example.org", TEST_PASSWORD).text
     login_as(client, w.admin)
     page = client.get(f"/staff/admin/staff/{w.teacher.id}")
-    assert "Unlock now" in page.text
+    assert "Let them try again now" in page.text
     resp = client.post(f"/staff/admin/staff/{w.teacher.id}/unlock", data={"csrf_token": csrf_from(page.text)})
     assert resp.status_code == 302
-    assert account("teacher@example.org").locked_until is None
-    assert "can sign in again" in client.get(resp.location).text
+    assert "can try again now, from any computer" in client.get(resp.location).text
     assert sign_in(other, "teacher@example.org", TEST_PASSWORD).status_code == 302
     assert actions(w.teacher.id)[:1] == ["unlocked"]
+
+
+def test_switching_an_account_off_ends_its_sessions_for_good(app, client, staff_world):
+    w = staff_world
+    elsewhere = app.test_client()
+    login_as(elsewhere, w.teacher)
+    assert elsewhere.get("/staff/").status_code == 200
+    version = w.teacher.session_version
+    login_as(client, w.admin)
+    page = client.get(f"/staff/admin/staff/{w.teacher.id}")
+    client.post(f"/staff/admin/staff/{w.teacher.id}/deactivate", data={"csrf_token": csrf_from(page.text)})
+    assert elsewhere.get("/staff/").status_code == 302
+    # Switched on again, the old session stays ended: the account's session version moved on.
+    page = client.get(f"/staff/admin/staff/{w.teacher.id}")
+    client.post(f"/staff/admin/staff/{w.teacher.id}/reactivate", data={"csrf_token": csrf_from(page.text)})
+    assert account("teacher@example.org").session_version == version + 1
+    assert elsewhere.get("/staff/").status_code == 302
 
 
 def edit_form(tok, user, **values):
@@ -272,7 +291,8 @@ def test_cli_create_user_from_stdin_with_school_or_partnership(runner, staff_wor
 
 
 @pytest.mark.parametrize("args, stdin, message", [
-    (["x@example.org", "--role", "admin", "--password-stdin"], "short\n", "at least 10 characters"),
+    (["x@example.org", "--role", "admin", "--password-stdin"], "short\n", "at least 12 characters"),
+    (["x@example.org", "--role", "admin", "--password-stdin"], "letmein12345\n", "easy to guess"),
     (["x@example.org", "--role", "teacher", "--school", "999999", "--password-stdin"], f"{NEW_PASSWORD}\n",
      "No school has URN 999999"),
     (["x@example.org", "--role", "lead", "--partnership", "Nope", "--password-stdin"], f"{NEW_PASSWORD}\n",

@@ -80,6 +80,7 @@ def test_secret_key_required_outside_development(monkeypatch, tmp_path):
     with pytest.raises(ConfigError):
         create_app()
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
     config = load_config(str(tmp_path))
     assert config["SESSION_COOKIE_SECURE"] is True
 

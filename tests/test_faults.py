@@ -352,11 +352,12 @@ def test_round_closed_while_answering(app, world, backend):
     finish = pupil.client.post("/survey/finish", data={"csrf_token": csrf_from(check.text)})
     assert finish.status_code == 409 and CLOSED in finish.text and no_traceback(finish.text)
     assert "No more answers can be saved" in finish.text and "Something went wrong" not in finish.text
-    # Signing in again with the code says the survey has closed.
+    # Signing in again with the code is refused, in the words every refused code gets
+    # (which say nothing about whether the code exists or its survey has closed).
     other = app.test_client()
     start = other.get("/")
     again = other.post("/", data={"code": world.code_of(0), "csrf_token": csrf_from(start.text)})
-    assert again.status_code == 400 and "This survey has closed" in again.text
+    assert again.status_code == 400 and "That code does not open a survey just now" in again.text
 
     kept = stored(pupil.response_id)
     assert {item: v for item, (v, _) in kept.items()} == {items[i]: 1 + i % 4 for i in range(5)}

@@ -364,3 +364,37 @@ def test_semicolon_files_from_european_spreadsheets_are_read(client, staff_world
     resp = upload(client, w, f"UPN;s01;s02\n{w.pupils[0].upn};4;Yes, a little\n")
     assert resp.status_code == 302
     assert "Import 1 response" in client.get(resp.location).text
+
+
+def test_a_file_over_the_row_limit_is_refused_naming_the_limit(app, client, runner, staff_world, tmp_path):
+    w = staff_world
+    rows = [[f"A{n:012d}", "4", "4", "4"] for n in range(5001)]
+    login_as(client, w.lead)
+    resp = upload(client, w, csv_text(rows))
+    assert resp.status_code == 400
+    assert "more than 5,000 rows of answers; the limit is 5,000 in one file" in resp.text
+    assert count(PendingImport) == 0
+    assert upload(client, w, csv_text(rows[:5000])).status_code == 302  # at the limit: checked as usual
+    app.config["PAPER_IMPORT_MAX_ROWS"] = 100
+    path = tmp_path / "answers.csv"
+    path.write_text(csv_text(rows[:101]))
+    result = runner.invoke(import_answers, ["--round", "Before", str(path)])
+    assert result.exit_code == 1 and "the limit is 100 in one file" in result.output
+
+
+def test_a_upn_repeated_on_many_rows_is_found_in_one_pass_and_named_briefly(app, staff_world):
+    """Every row of a file with one UPN 5,000 times: each says the UPN is repeated, naming a
+    few rows and how many more (the message used to list every other row: 5,000 lists of
+    4,999 numbers)."""
+    from survey_app.services.paper_answers import check_answers_csv
+
+    w = staff_world
+    check = check_answers_csv(db.session, w.round, csv_text([[w.pupils[0].upn, "4", "4", "4"]] * 5000), None,
+                              utcnow())
+    assert check.good == [] and len(check.bad) == 5000
+    assert check.bad[0].problems == ("This UPN is also on rows 3, 4, 5, 6, 7 and 4,994 more; keep one row per pupil.",)
+    assert check.bad[-1].problems[0] == (
+        "This UPN is also on rows 2, 3, 4, 5, 6 and 4,994 more; keep one row per pupil.")
+    two = check_answers_csv(db.session, w.round, csv_text([[w.pupils[0].upn, "4", "", ""]] * 2), None, utcnow())
+    assert [b.problems for b in two.bad] == [("This UPN is also on row 3; keep one row per pupil.",),
+                                            ("This UPN is also on row 2; keep one row per pupil.",)]

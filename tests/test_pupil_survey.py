@@ -66,27 +66,35 @@ def test_unknown_or_malformed_code_is_refused_plainly(client, world, typed):
     assert "Pupil0" not in resp.text
 
 
-def test_closed_scheduled_and_finished_rounds_say_so(client, world):
-    now = utcnow()
-    world.round.closes_at = now - timedelta(minutes=1)
-    db.session.commit()
+def _code_refusal(client, code: str) -> tuple[int, str]:
     page = client.get("/")
-    resp = client.post("/", data={"code": world.code_of(0), "csrf_token": csrf_from(page.text)})
-    assert resp.status_code == 400 and "has closed" in resp.text
+    resp = client.post("/", data={"code": code, "csrf_token": csrf_from(page.text)})
+    found = re.search(r'<p class="error" id="code-error"[^>]*>(.*?)</p>', resp.text, re.S)
+    return resp.status_code, found.group(1).strip() if found else resp.text
 
-    world.round.opens_at = now + timedelta(days=2)
-    world.round.closes_at = now + timedelta(days=9)
-    db.session.commit()
-    resp = client.post("/", data={"code": world.code_of(0), "csrf_token": csrf_from(page.text)})
-    assert "not open yet" in resp.text
 
-    world.round.opens_at = now - timedelta(days=1)
+def test_every_refused_code_gets_the_same_message(client, world):
+    """A wrong code, a finished one, the old code of a reissued slip and the code of a
+    closed or not-yet-open survey all read alike: trying codes tells nobody which exist."""
+    from survey_app.services.slips import reissue_code
+
+    now = utcnow()
+    said = {"wrong": _code_refusal(client, "ZZZZ-ZZZZ")}
+    old = world.code_of(1)
+    reissue_code(db.session, None, db.session.scalar(sa.select(AccessCode).where(AccessCode.code == old)), now)
     db.session.commit()
+    said["reissued"] = _code_refusal(client, old)
     survey = sign_in_pupil(client, world.code_of(0))
     client.post("/survey/finish", data={"csrf_token": csrf_from(survey.text)})
-    page = client.get("/")
-    resp = client.post("/", data={"code": world.code_of(0), "csrf_token": csrf_from(page.text)})
-    assert "already finished" in resp.text
+    said["finished"] = _code_refusal(client, world.code_of(0))
+    world.round.closes_at = now - timedelta(minutes=1)
+    db.session.commit()
+    said["closed"] = _code_refusal(client, world.code_of(2))
+    world.round.opens_at, world.round.closes_at = now + timedelta(days=2), now + timedelta(days=9)
+    db.session.commit()
+    said["not open"] = _code_refusal(client, world.code_of(2))
+    assert set(said.values()) == {(400, "That code does not open a survey just now. Check each letter and "
+                                        "number on your slip, or ask your teacher for help.")}, said
 
 
 def test_failed_codes_are_rate_limited_but_good_ones_are_not(client, world):
@@ -315,6 +323,55 @@ def test_autosave_after_the_response_was_erased_asks_to_sign_in_again(client, wo
     resp = autosave(client, rid, token, [{"item": "s01", "value": 2, "seq": 1}])
     assert resp.status_code == 401 and "Sign in again" in resp.json["message"]
     assert answers_in_db() == {}
+
+
+def test_reissuing_a_code_ends_the_session_opened_with_the_old_one(app, client, world):
+    """A lost slip is reissued: whoever holds the old code is signed out at their next
+    request (autosave, page, form post, 'Is this you?'), and the new code carries on."""
+    from survey_app.services.slips import reissue_code
+
+    rid, token = page_info(sign_in_pupil(client, world.code_of(0)).text)
+    assert autosave(client, rid, token, [{"item": "s01", "value": 4, "seq": 1}]).status_code == 200
+    waiting = app.test_client()
+    page = waiting.get("/")
+    assert waiting.post("/", data={"code": world.code_of(0), "csrf_token": csrf_from(page.text)}).status_code == 302
+    access = db.session.scalar(sa.select(AccessCode).where(AccessCode.code == world.code_of(0)))
+    reissue_code(db.session, None, access, utcnow())
+    db.session.commit()
+
+    resp = autosave(client, rid, token, [{"item": "s02", "value": 3, "seq": 2}])
+    assert resp.status_code == 401 and "Sign in again" in resp.json["message"]
+    assert client.get("/survey").location == "/"
+    assert waiting.get("/confirm").location == "/"
+    assert answers_in_db() == {"s01": 4}
+    # The pupil with the new slip carries on where the answers stopped.
+    survey = sign_in_pupil(app.test_client(), world.code_of(0))
+    assert "/survey/p/1" in survey.request.path and page_info(survey.text)[0] == rid
+
+
+def test_a_reissued_code_also_ends_a_session_between_pages(app, client, world):
+    from survey_app.services.slips import reissue_code
+
+    survey = sign_in_pupil(client, world.code_of(0))
+    access = db.session.scalar(sa.select(AccessCode).where(AccessCode.code == world.code_of(0)))
+    reissue_code(db.session, None, access, utcnow())
+    db.session.commit()
+    resp = client.post(survey.request.path, data={"csrf_token": csrf_from(survey.text), "q1": "2", "nav": "next"})
+    assert resp.status_code == 302 and resp.location == "/"
+    assert answers_in_db() == {}
+
+
+@pytest.mark.parametrize("depth", [1000, 20_000])
+def test_deeply_nested_autosave_bodies_are_refused_plainly(client, world, depth):
+    rid, token = page_info(sign_in_pupil(client, world.code_of(0)).text)
+    for nested in ("[" * depth + "]" * depth, '[{"item": ' + "[" * depth + "]" * depth + ', "value": 1}]'):
+        body = f'{{"response": {rid}, "answers": {nested}}}'
+        resp = client.post("/survey/api/answers", data=body,
+                           headers={"X-CSRFToken": token, "Content-Type": "application/json"})
+        assert resp.status_code == 400, resp.status_code
+        assert resp.json["message"] == "The answers could not be read. Nothing was saved."
+    assert answers_in_db() == {}
+    assert autosave(client, rid, token, [{"item": "s01", "value": 2, "seq": 1}]).status_code == 200
 
 
 def test_two_browsers_same_code_make_one_response(app, world):

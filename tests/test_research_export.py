@@ -86,6 +86,34 @@ def test_two_rounds_pair_up_by_pseudonym(client, staff_world):
     assert len(before) == 5 and after < before
 
 
+def test_two_rounds_download_from_the_page_as_a_server_sends_it(app, staff_world):
+    """The file is streamed after the request's database session has been closed, as on a
+    real server (no test's app context kept open around the request): rounds other than
+    the page's own used to be read from that closed session, a 500 in mid-download."""
+    import contextvars
+
+    from flask.testing import FlaskClient
+
+    w = staff_world
+    pupils = pupils_a(w)
+    answer_round(w, w.round, pupils, level=2)
+    during = second_round(w)
+    answer_round(w, during, pupils[:3], level=3, seed=2)
+    ids = [w.round.id, during.id]
+    client = FlaskClient(app, app.response_class, use_cookies=True)  # each request its own context
+    login_as(client, w.lead)
+
+    def download_both():
+        resp = download(client, ids[0], rounds=ids)
+        return resp.status_code, resp.get_data(as_text=True)
+
+    status, text = contextvars.Context().run(download_both)  # nothing of this test's context
+    assert status == 200
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 8 and {r["round"] for r in rows} == {"Before", "During"}
+    assert {r["questionnaire"] for r in rows} == {"pass9-secondary v1.0.0"}
+
+
 def test_too_few_pupils_is_refused_plainly(app, client, staff_world):
     w = staff_world
     answer_round(w, w.round, pupils_a(w)[:4], level=3)

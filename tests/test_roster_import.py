@@ -280,17 +280,27 @@ def test_an_archived_pupil_in_the_file_comes_back_on_roll(staff_world):
     assert pupil.archived is False
 
 
-def test_a_upn_on_roll_at_another_school_is_refused(staff_world):
+def test_a_upn_on_roll_at_another_school_is_added_and_nothing_says_so(client, staff_world):
+    """An import must not tell anyone that a UPN is on roll at a school they cannot see: a
+    pupil who moved school is added here as a new pupil, as any other new UPN would be, and
+    the other school's record is left as it was."""
+    w = staff_world
     text = ("UPN,Surname,Forename,Year\n"
-            f"{staff_world.other_pupil.upn},Other,Olu,8\n{staff_world.pupil2.upn},Second,Sam,9\n")
-    lead_view = preview_import(db.session, staff_world.school, parse_roster(text), scope=Scope(staff_world.lead))
-    assert [p.reason for p in lead_view.problems] == [
-        "this UPN belongs to a pupil at another school; a pupil can be on roll at one school only",
-        "this UPN belongs to a pupil at Second School; a pupil can be on roll at one school only",
-    ]
-    assert lead_view.to_add == []
-    command_line = preview_import(db.session, staff_world.school, parse_roster(text))
-    assert "Elsewhere Academy" in command_line.problems[0].reason
+            f"{w.other_pupil.upn},Other,Olu,8\n{w.pupil2.upn},Second,Sam,9\n")
+    lead_view = preview_import(db.session, w.school, parse_roster(text), scope=Scope(w.lead))
+    assert lead_view.problems == []
+    assert sorted(r.upn for r in lead_view.to_add) == sorted([w.other_pupil.upn, w.pupil2.upn])
+    login_as(client, w.lead)
+    resp = upload(client, w.school.id, text.encode(), "moved.csv")
+    preview = client.get(resp.location)
+    assert "Elsewhere Academy" not in preview.text and "another school" not in preview.text
+    assert "Second School" not in preview.text
+    apply_import(db.session, w.school, None, lead_view)
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Pupil).where(
+        Pupil.upn == w.other_pupil.upn)) == 2
+    db.session.refresh(w.other_pupil)
+    assert w.other_pupil.school_id == w.other_school.id
 
 
 def test_apply_is_bulk(app, staff_world):

@@ -1,8 +1,8 @@
 """Access-code guessing is held by a rate limit that every web worker shares (Redis).
 
 gunicorn runs the production configuration (gunicorn.conf.py) with 4 workers on a
-temporary SQLite database, its rate limits in Redis at 127.0.0.1:6379 (database 9, under
-a key prefix of this run's own, removed afterwards). One address then tries 200 wrong
+temporary SQLite database, its rate limits and sessions in Redis at 127.0.0.1:6379
+(database 9, under a key prefix of this run's own, removed afterwards). One address then tries 200 wrong
 codes, each on a new connection, so they land on different workers: CODE_ATTEMPT_LIMIT
 (10 a minute) lets 10 through in all, not 10 per worker, and every worker answers the
 rest with 429. Skipped when Redis is not running. About 10 to 20 s.
@@ -123,10 +123,12 @@ def test_code_guessing_is_held_across_four_workers(tmp_path):
     port = _free_port()
     base = f"http://{HOST}:{port}"
     server_log, access_log = tmp_path / "gunicorn.log", tmp_path / "access.log"
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "TRUSTED_PROXIES", "RATELIMIT_STORAGE_URI")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("REDIS_URL", "TRUSTED_PROXIES", "RATELIMIT_STORAGE_URI", "SESSION_REDIS_URL")}
     env.update(BIND=f"{HOST}:{port}", WEB_CONCURRENCY=str(WORKERS), GUNICORN_THREADS="2", DATABASE_URL=url,
                SURVEY_ENV="production", SECRET_KEY=secrets.token_hex(32), SESSION_COOKIE_SECURE="0",
-               GUNICORN_ACCESS_LOG=str(access_log), PYTHONUNBUFFERED="1")
+               GUNICORN_ACCESS_LOG=str(access_log), PYTHONUNBUFFERED="1",
+               SESSION_REDIS_URL=f"redis://{HOST}:6379/{REDIS_DB}", SESSION_KEY_PREFIX=f"{prefix}-session:")
     settings = {"RATELIMIT_STORAGE_URI": f"redis://{HOST}:6379/{REDIS_DB}", "RATELIMIT_KEY_PREFIX": prefix}
     app_spec = f"survey_app:create_app({json.dumps(settings)})"
     with server_log.open("wb") as log:

@@ -1,14 +1,17 @@
-"""Session fixation and cookie flags.
+"""Session fixation, sessions that end on the server, and cookie flags.
 
-Sessions are signed cookies (no session id on the server), so fixation means: whatever a
-browser held before signing in (a cookie planted by someone else, another pupil's
-session) is not what it holds after; the cookie from before sign-in does not open the
-signed-in pages; signing out leaves nothing of the signed-in session in the browser.
-Cookies are HttpOnly and SameSite=Lax always, and Secure in the production profile.
+Sessions live on the server (files in development and tests, Redis in production); the
+cookie holds only a random id. Fixation means: whatever a browser held before signing in
+(an id planted by someone else, another pupil's session) is not what it holds after, and
+the id from before sign-in opens nothing. Signing out deletes the stored session, so a
+copy of the signed-in cookie taken before sign-out opens nothing after it, on the file
+store and on Redis alike. Cookies are HttpOnly and SameSite=Lax always, and Secure in the
+production profile.
 """
 
 from __future__ import annotations
 
+import secrets
 from http.cookies import SimpleCookie
 
 import pytest
@@ -20,6 +23,18 @@ from tests.conftest import TEST_PASSWORD, IsolatedClient, csrf_from, sign_in_pup
 from tests.security_support import backend_of, record_figures
 
 COOKIE = "session"
+REDIS_URL = "redis://127.0.0.1:6379/10"
+
+
+def redis_or_skip():
+    """A client of the tests' Redis database, or skip the test when Redis is not running."""
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        pytest.skip(f"Redis not reachable at {REDIS_URL} ({exc})")
+    return client
 
 
 def _cookie(client) -> str | None:
@@ -75,16 +90,17 @@ def test_staff_sign_in_starts_a_new_session_and_sign_out_ends_it(app, staff_worl
     assert client.get("/staff/").status_code == 302
     set_cookie = resp.headers.get("Set-Cookie", "")
     assert set_cookie.startswith(f"{COOKIE}="), "sign-out should replace the session cookie"
-    # A copy of the signed-in cookie taken before sign-out: the signed cookie carries no
-    # server-side state, so it is still accepted until the idle limit or the password changes.
-    figures["copied_staff_cookie_works_after_sign_out"] = _with_cookie(app, after).get("/staff/").status_code == 200
+    # A copy of the signed-in cookie taken before sign-out (another tab, a copied cookie):
+    # its stored session is gone, so it opens nothing.
+    copied = _with_cookie(app, after).get("/staff/")
+    assert copied.status_code == 302 and "/staff/sign-in" in copied.location
+    figures["copied_staff_cookie_works_after_sign_out"] = False
     backend = backend_of(app)
     record_figures(
         f"session_staff[{backend}]",
         f"sessions, staff ({backend}): cookie replaced at sign-in (planted values dropped, the old cookie opens "
-        f"nothing), cleared at sign-out; a copy of the signed-in cookie taken before sign-out still works after it: "
-        f"{figures['copied_staff_cookie_works_after_sign_out']} (ends after {app.config['STAFF_IDLE_MINUTES']} "
-        f"idle minutes, a password change or deactivation)",
+        f"nothing), stored session deleted at sign-out: a copy of the signed-in cookie taken before sign-out "
+        f"opens nothing after it",
         **figures,
     )
 
@@ -126,7 +142,7 @@ def test_pupil_sign_in_starts_a_new_session_and_sign_out_ends_it(app, world):
     anonymous = app.test_client()
     anonymous.get("/")
     assert _with_cookie(app, _cookie(anonymous)).get("/confirm").status_code == 302
-    assert "Pupil0" in _with_cookie(app, first).get("/confirm").text
+    assert _with_cookie(app, first).get("/confirm").status_code == 302  # deleted when the next pupil came
     assert "Pupil1" in client.get("/confirm").text and "Pupil0" not in client.get("/confirm").text
 
     confirm = client.get("/confirm")
@@ -163,18 +179,31 @@ def test_cookies_are_httponly_and_samesite_lax(app, staff_world):
 
 @pytest.fixture
 def production_app(app, database_url, monkeypatch):
-    """The app as `SURVEY_ENV=production` builds it, on the test database."""
-    for name in ("SESSION_COOKIE_SECURE", "RATELIMIT_STORAGE_URI", "TRUSTED_PROXIES"):
+    """The app as `SURVEY_ENV=production` builds it, on the test database, with its
+    sessions in Redis (database 10, under a prefix of this test's own, removed afterwards).
+    Rate limits are off: the limiter is one object per process and keeps the first key
+    prefix it was given (tests/test_security_ratelimit.py runs them in Redis, in gunicorn).
+    Skipped when Redis is not running."""
+    redis = redis_or_skip()
+    prefix = f"sessiontest-{secrets.token_hex(6)}:"
+    for name in ("SESSION_COOKIE_SECURE", "RATELIMIT_STORAGE_URI", "TRUSTED_PROXIES", "SESSION_REDIS_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SURVEY_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "p" * 64)
     monkeypatch.setenv("DATABASE_URL", database_url)
-    prod = create_app({"RATELIMIT_STORAGE_URI": "memory://"})
+    monkeypatch.setenv("REDIS_URL", REDIS_URL)
+    monkeypatch.setenv("SESSION_KEY_PREFIX", prefix)
+    prod = create_app({"RATELIMIT_ENABLED": False, "RATELIMIT_STORAGE_URI": "memory://"})
     prod.test_client_class = IsolatedClient
-    with prod.app_context():
-        yield prod
-        db.session.remove()
-        db.engine.dispose()  # its own engine: close its connections now, not when collected
+    try:
+        with prod.app_context():
+            yield prod
+            db.session.remove()
+            db.engine.dispose()  # its own engine: close its connections now, not when collected
+    finally:
+        for key in redis.scan_iter(match=f"*{prefix}*"):
+            redis.delete(key)
+        redis.close()
 
 
 def test_production_cookies_are_secure_httponly_samesite(production_app, staff_world):
@@ -200,3 +229,31 @@ def test_production_cookies_are_secure_httponly_samesite(production_app, staff_w
                    f"cookie flags ({backend}): {len(seen)} cookies set by the production profile (pupil and staff "
                    f"sign-in), all Secure, HttpOnly, SameSite=Lax; HSTS sent",
                    cookies=len(seen), all_secure_httponly_lax=True)
+
+
+def test_a_copied_cookie_is_refused_after_sign_out_with_sessions_in_redis(production_app, staff_world):
+    """The production store: sign-in and sign-out on the Redis sessions that every worker
+    shares; the cookie copied before sign-out is refused, and its key is gone from Redis."""
+    base = "https://survey.example.org"
+    client = production_app.test_client()
+    page = client.get("/staff/sign-in", base_url=base)
+    signed_in = client.post("/staff/sign-in", base_url=base, headers={"Referer": base + "/staff/sign-in"}, data={
+        "csrf_token": csrf_from(page.text), "email": "lead@example.org", "password": TEST_PASSWORD})
+    assert signed_in.status_code == 302, signed_in.text
+    copy = client.get_cookie(COOKIE, domain="survey.example.org").value
+    prefix = production_app.config["SESSION_KEY_PREFIX"]
+    redis = production_app.session_interface.client
+    assert redis.exists(prefix + copy)
+    thief = production_app.test_client()
+    thief.set_cookie(COOKIE, copy, domain="survey.example.org")
+    assert thief.get("/staff/", base_url=base).status_code == 200
+    home = client.get("/staff/", base_url=base)
+    out = client.post("/staff/sign-out", base_url=base, headers={"Referer": base + "/staff/"},
+                      data={"csrf_token": csrf_from(home.text)})
+    assert out.status_code == 302
+    assert not redis.exists(prefix + copy)
+    refused = thief.get("/staff/", base_url=base)
+    assert refused.status_code == 302 and "/staff/sign-in" in refused.location
+    record_figures(f"session_redis[{backend_of(production_app)}]",
+                   "sessions in Redis: a copy of a signed-in cookie opens the staff pages until sign-out, "
+                   "then nothing (its key deleted from Redis)", copied_cookie_refused_after_sign_out=True)

@@ -3,7 +3,9 @@ worker is killed with SIGKILL in the middle of the pupil's saves, and the pupil 
 on (on the other worker and the replacement) without signing in again; every answer is
 stored with the newest value given.
 
-Runs in the normal suite on a temporary SQLite database (about 10 to 20 s on a quiet machine).
+Runs in the normal suite on a temporary SQLite database, with the production profile's
+sessions in Redis (database 10, under a prefix of this run's own, removed afterwards;
+skipped when Redis is not running). About 10 to 20 s on a quiet machine.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def _holder_of(pids: set[int], port: int, client_port: int) -> int | None:
 class Gunicorn:
     """gunicorn -c gunicorn.conf.py on a free port, in its own process group."""
 
-    def __init__(self, url: str, logdir: Path):
+    def __init__(self, url: str, logdir: Path, redis_url: str, session_prefix: str):
         self.port = _free_port()
         self.base = f"http://{HOST}:{self.port}"
         env = dict(os.environ)
@@ -92,7 +94,9 @@ class Gunicorn:
             BIND=self.base.removeprefix("http://"), WEB_CONCURRENCY="2", GUNICORN_THREADS="4",
             DATABASE_URL=url, SURVEY_ENV="production", SECRET_KEY=secrets.token_hex(32),
             SESSION_COOKIE_SECURE="0",  # plain http on the loopback address in this test
-            RATELIMIT_STORAGE_URI="memory://", PYTHONUNBUFFERED="1",
+            REDIS_URL=redis_url, SESSION_KEY_PREFIX=session_prefix,
+            # No rate limits: this test is about workers, and gets by without their keys.
+            RATELIMIT_ENABLED="0", RATELIMIT_STORAGE_URI="memory://", PYTHONUNBUFFERED="1",
         )
         self.log_path = logdir / "gunicorn.log"
         self.log = self.log_path.open("wb")
@@ -179,10 +183,14 @@ def _find(pattern: re.Pattern, text: str) -> str:
 
 
 def test_killing_a_worker_mid_survey_loses_nothing(tmp_path):
+    from tests.test_security_sessions import REDIS_URL, redis_or_skip
+
+    redis = redis_or_skip()
+    prefix = f"workerkill-{secrets.token_hex(6)}:"
     url = "sqlite:///" + str(tmp_path / "workers.sqlite3")
     # Workers build the app without touching the database: start them first, and build
     # the database while they boot.
-    server = Gunicorn(url, tmp_path)
+    server = Gunicorn(url, tmp_path, REDIS_URL, prefix)
     try:
         app = make_test_app(url)
         with app.app_context():
@@ -294,6 +302,9 @@ def test_killing_a_worker_mid_survey_loses_nothing(tmp_path):
         assert victim not in now_running and len(now_running) == 2, "the killed worker was replaced"
     finally:
         server.stop()
+        for key in redis.scan_iter(match=f"{prefix}*"):
+            redis.delete(key)
+        redis.close()
 
     engine = sa.create_engine(url)
     try:

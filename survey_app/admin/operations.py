@@ -18,6 +18,7 @@ from wtforms import SelectChoice
 from ..models import ROLES, Partnership, School, StaffUser
 from ..services import staff_accounts
 from ..services.audit import diff_fields, record_change
+from ..services.sign_in_waits import SignInWaits
 from ..services.staff_accounts import AccountError, normalise_email, password_problems
 
 ROLE_LABELS = {
@@ -162,6 +163,8 @@ def update_account(session: Session, actor: StaffUser, user: StaffUser, name: st
         changes.pop("school_id", None)
         changes.pop("partnership_id", None)
         changes["place"] = [old_place, place.label]
+    if changes.get("active") == [True, False]:
+        staff_accounts.end_sessions(user)
     if changes:
         session.flush()
         session.expire(user, ["school", "partnership"])
@@ -169,19 +172,10 @@ def update_account(session: Session, actor: StaffUser, user: StaffUser, name: st
     return bool(changes)
 
 
-def is_locked(user: StaffUser, now: datetime) -> bool:
-    """Return True while `user` is locked out after too many wrong passwords."""
-    return user.locked_until is not None and user.locked_until > now
-
-
-def unlock_account(session: Session, actor: StaffUser, user: StaffUser, now: datetime) -> bool:
-    """Lift a lock-out after failed sign-ins; return False when the account was not locked."""
-    if not is_locked(user, now):
-        return False
-    user.locked_until = None
-    user.failed_logins = 0
+def unlock_account(session: Session, actor: StaffUser, user: StaffUser, waits: SignInWaits) -> None:
+    """End every wait after wrong passwords for `user`'s email, from every computer."""
+    waits.clear_account(user.email)
     record_change(session, actor, "staff", user.id, "unlocked", {})
-    return True
 
 
 def issue_link(session: Session, actor: StaffUser, user: StaffUser, now: datetime) -> str:
@@ -198,5 +192,7 @@ def set_active(session: Session, actor: StaffUser, user: StaffUser, active: bool
     if user.active == active:
         return False
     user.active = active
+    if not active:
+        staff_accounts.end_sessions(user)
     record_change(session, actor, "staff", user.id, "reactivated" if active else "deactivated", {})
     return True

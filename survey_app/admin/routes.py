@@ -1,4 +1,5 @@
-"""Staff account routes (administrators only): list, create, edit, unlock, reset links."""
+"""Staff account routes (administrators only): list, create, edit, switch off, clear sign-in
+waits, reset links."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..access import staff_required
+from ..access import sign_in_waits, staff_required
 from ..db import db, utcnow
 from ..models import ChangeLog, StaffUser
 from ..security import no_store
@@ -57,7 +58,7 @@ def list_staff():
         select(StaffUser).options(selectinload(StaffUser.school), selectinload(StaffUser.partnership))
         .order_by(StaffUser.email)
     ).all()
-    return render_template("admin/staff_list.html", users=users, now=utcnow(), is_locked=ops.is_locked)
+    return render_template("admin/staff_list.html", users=users)
 
 
 @bp.route("/staff/new", methods=["GET", "POST"])
@@ -92,7 +93,7 @@ def _render_account(user: StaffUser, form: StaffEditForm, status: int = 200):
     ).all()
     return render_template(
         "admin/staff_show.html", user=user, form=form, button=ButtonForm(), history=history,
-        locked=ops.is_locked(user, utcnow()), is_self=user.id == current_user.id,
+        is_self=user.id == current_user.id,
     ), status
 
 
@@ -140,9 +141,11 @@ def _button(staff_id: int, action):
 @bp.post("/staff/<int:staff_id>/unlock")
 @staff_required("admin")
 def unlock_staff(staff_id: int):
-    return _button(staff_id, lambda user: (
-        f"{user.email} can sign in again." if ops.unlock_account(db.session, _actor(), user, utcnow())
-        else f"{user.email} was not locked."))
+    def unlock(user: StaffUser) -> str:
+        ops.unlock_account(db.session, _actor(), user, sign_in_waits())
+        return f"{user.email} can try again now, from any computer."
+
+    return _button(staff_id, unlock)
 
 
 @bp.post("/staff/<int:staff_id>/deactivate")

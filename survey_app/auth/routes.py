@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
 
-from ..access import STAFF_SEEN, request_next, safe_next, staff_required
+from ..access import (
+    end_staff_session,
+    renew_staff_session,
+    request_next,
+    safe_next,
+    sign_in_waits,
+    staff_required,
+    start_staff_session,
+)
 from ..db import db, utcnow
 from ..extensions import limiter
 from ..services import audit_log, staff_accounts
@@ -21,39 +29,39 @@ def sign_in():
         return redirect(url_for("staff.dashboard"))
     form = SignInForm()
     idle = session.pop("staff_idle_out", False)
+    expired = session.pop("staff_expired", False)
     if not form.is_submitted():
         form.next.data = request_next() or ""
     if form.validate_on_submit():
-        result = staff_accounts.authenticate(db.session, form.email.data, form.password.data, utcnow())
+        result = staff_accounts.authenticate(db.session, form.email.data, form.password.data, utcnow(),
+                                             request.remote_addr or "", sign_in_waits())
         if result.user is None:
             audit_log.record_sign_in_refused(db.session, form.email.data, result.message, request.remote_addr)
         db.session.commit()
         if result.user is not None:
             target = safe_next(form.next.data) or url_for("staff.dashboard")
-            session.clear()  # a fresh session: nothing from before sign-in carries over
-            login_user(result.user)
-            session.permanent = True
-            import time
-
-            session[STAFF_SEEN] = time.time()
+            start_staff_session(result.user)
             record_change(db.session, result.user, "staff", result.user.id, "signed in", {})
             audit_log.record_sign_in(db.session, result.user, request.remote_addr)
             db.session.commit()
             return redirect(target)
         form.password.errors.append(result.message)
     status = 400 if form.errors else 200
-    return render_template("auth/sign_in.html", form=form, idle=idle), status
+    return render_template("auth/sign_in.html", form=form, idle=idle, expired=expired,
+                           hours=current_app.config["STAFF_SESSION_HOURS"]), status
 
 
 @bp.post("/sign-out")
 def sign_out():
+    """Sign out here and end this account's sessions everywhere (other browsers too)."""
     form = SignOutForm()
     if form.validate_on_submit() or not current_user.is_authenticated:
         if current_user.is_authenticated:
-            audit_log.record_sign_out(db.session, current_user.id, request.remote_addr)
+            user = current_user._get_current_object()
+            staff_accounts.end_sessions(user)
+            audit_log.record_sign_out(db.session, user.id, request.remote_addr)
             db.session.commit()
-        logout_user()
-        session.clear()
+        end_staff_session()
         flash("You have signed out.", "info")
     return redirect(url_for("auth.sign_in"))
 
@@ -71,7 +79,7 @@ def change_password():
         else:
             record_change(db.session, user, "staff", user.id, "changed password", {})
             db.session.commit()
-            login_user(user)  # the session version moved on: keep this session signed in
+            renew_staff_session(user)  # the session version moved on: keep this one signed in
             flash("Your password has been changed. Other sessions have been signed out.", "success")
             return redirect(url_for("staff.dashboard"))
     status = 400 if form.errors else 200

@@ -35,9 +35,12 @@ class StaffUser(UserMixin, db.Model):
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
     partnership_id: Mapped[int | None] = mapped_column(ForeignKey("partnerships.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # No longer written: wrong passwords make the computer wait (services/sign_in_waits.py),
+    # they never lock the account. Kept until a migration drops them.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Bumped when the password changes, so sessions signed in before the change end.
+    # Bumped at sign-out, a password change or reset and when the account is switched off:
+    # it is part of Flask-Login's id, so every session signed in before then ends.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

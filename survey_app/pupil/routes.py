@@ -17,7 +17,7 @@ from flask import (
 from ..db import db, utcnow
 from ..errors import error_response
 from ..extensions import csrf, limiter
-from ..security import check_script_csrf, no_store
+from ..security import check_script_csrf, json_too_deep, no_store
 from ..services import access_codes
 from ..services.questionnaire_store import cached_definition
 from ..services.responses import (
@@ -50,6 +50,9 @@ from .views import (
     statements_markup,
     view_url,
 )
+
+# An autosave body is an object holding a list of objects: three levels.
+MAX_JSON_DEPTH = 8
 
 
 @bp.after_request
@@ -84,7 +87,7 @@ def start():
     if form.validate_on_submit():
         check = access_codes.check_code(db.session, form.code.data, utcnow())
         if check.ok:
-            state.sign_in(check.access_code.id)
+            state.sign_in(check.access_code.id, check.access_code.reissued_at)
             return redirect(url_for("pupil.confirm"))
         form.code.errors.append(code_problem_message(check))
         return render_template("pupil/start.html", form=form, idle=idle), 400
@@ -99,7 +102,7 @@ def confirm():
     if not data:
         return redirect(url_for("pupil.start"))
     access = db.session.get(access_codes.AccessCode, data["code_id"])
-    if access is None:
+    if access is None or not state.holds_code(data, access.reissued_at):
         state.sign_out()
         return redirect(url_for("pupil.start"))
     form = ConfirmForm()
@@ -207,13 +210,19 @@ def switch_mode():
 def api_answers():
     """Autosave: JSON {response, answers: [{item, value, seq}]}; 200 {saved, items}."""
     check_script_csrf()
-    if (request.content_length or 0) > current_app.config["PUPIL_MAX_BODY"]:
+    limit = current_app.config["PUPIL_MAX_BODY"]
+    if (request.content_length or 0) > limit:
         return error_response(413, "Too much was sent at once. Nothing was saved.")
     known = state.answering(state.current() or {})
     if known is None:
         return _signed_out_or_older_session()
-    response_id, version_id, content_hash = known
+    response_id, version_id, content_hash, reissued = known
     q = cached_definition(db.session, version_id, content_hash)
+    body = request.get_data(cache=True)
+    if len(body) > limit:  # (sent without a length)
+        return error_response(413, "Too much was sent at once. Nothing was saved.")
+    if json_too_deep(body, MAX_JSON_DEPTH):
+        return error_response(400, "The answers could not be read. Nothing was saved.")
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         return error_response(400, "The answers could not be read. Nothing was saved.")
@@ -224,7 +233,7 @@ def api_answers():
     now = utcnow()
     try:
         given = parse_given(payload.get("answers"), q, sequence_now(now))
-        save_answers(db.session, response_id, version_id, given, now,
+        save_answers(db.session, response_id, version_id, given, now, reissued,
                      count_time=state.touch_due(TOUCH_EVERY.total_seconds()))
     except AnswerRefused as refused:
         db.session.rollback()

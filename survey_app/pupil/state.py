@@ -1,22 +1,47 @@
-"""Who is answering in this browser: the pupil's part of the session cookie.
+"""Who is answering in this browser: the pupil's part of the session (kept on the server).
 
-Only ids live in the cookie. It is cleared on sign-out, on finishing, and after the
-idle limit, so the next pupil at a shared computer sees nothing of the last one.
+Only ids live in it, and the time the code was last reissued when the pupil signed in
+with it: a code reissued since then (a lost slip) ends this session at its next request.
+It is deleted on sign-out, on finishing, and after the idle limit, so the next pupil at a
+shared computer sees nothing of the last one; signing in starts it under a new id.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app, session
 
+from ..sessions import rotate
+
 KEY = "pupil"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
-def sign_in(code_id: int) -> None:
-    """Start a fresh pupil session for a checked code (nothing else survives)."""
+def code_stamp(reissued_at: datetime | None) -> int:
+    """Return a code's reissue time as whole microseconds (0: never reissued), exactly."""
+    return 0 if reissued_at is None else (reissued_at - _EPOCH) // _MICROSECOND
+
+
+def reissued_at_of(data: dict) -> datetime | None:
+    """Return the reissue time the session's code had at sign-in (None: never reissued)."""
+    stamp = data.get("reissued")
+    return None if not stamp else _EPOCH + stamp * _MICROSECOND
+
+
+def sign_in(code_id: int, reissued_at: datetime | None) -> None:
+    """Start a fresh pupil session for a checked code, under a new session id."""
     session.clear()
-    session[KEY] = {"code_id": code_id, "response_id": None, "seen": time.time()}
+    rotate()
+    session[KEY] = {"code_id": code_id, "reissued": code_stamp(reissued_at), "response_id": None,
+                    "seen": time.time()}
+
+
+def holds_code(data: dict, reissued_at: datetime | None) -> bool:
+    """Return True while the session's code has not been reissued since sign-in."""
+    return isinstance(data.get("reissued"), int) and data["reissued"] == code_stamp(reissued_at)
 
 
 def confirm(response_id: int, version_id: int, content_hash: str) -> None:
@@ -29,16 +54,18 @@ def confirm(response_id: int, version_id: int, content_hash: str) -> None:
     session[KEY] = data
 
 
-def answering(data: dict) -> tuple[int, int, str] | None:
-    """Return (response id, questionnaire version id, content hash) from the pupil's
-    session data, or None when the session predates them or holds anything else."""
+def answering(data: dict) -> tuple[int, int, str, datetime | None] | None:
+    """Return (response id, questionnaire version id, content hash, the code's reissue time
+    at sign-in) from the pupil's session data, or None when it holds anything else."""
     response_id, version = data.get("response_id"), data.get("version")
     if not isinstance(response_id, int) or not isinstance(version, list) or len(version) != 2:
         return None
     version_id, content_hash = version
     if not isinstance(version_id, int) or not isinstance(content_hash, str):
         return None
-    return response_id, version_id, content_hash
+    if not isinstance(data.get("reissued"), int):
+        return None
+    return response_id, version_id, content_hash, reissued_at_of(data)
 
 
 def touch_due(every: float) -> bool:
@@ -57,7 +84,9 @@ def touch_due(every: float) -> bool:
 
 
 def sign_out() -> None:
+    """Forget the pupil in this browser: the stored session is deleted, the id replaced."""
     session.clear()
+    rotate()
 
 
 def current() -> dict | None:
@@ -67,7 +96,7 @@ def current() -> dict | None:
         return None
     idle = current_app.config["PUPIL_IDLE_MINUTES"] * 60
     if time.time() - float(data.get("seen", 0)) > idle:
-        session.clear()
+        sign_out()
         session["idle_out"] = True
         return None
     return data

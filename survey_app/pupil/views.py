@@ -13,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..db import db
 from ..errors import error_response
-from ..models import QuestionnaireVersion, Response
+from ..models import AccessCode, QuestionnaireVersion, Response
 from ..questionnaires import Questionnaire
 from ..services.access_codes import CodeCheck
 from ..services.questionnaire_store import cached_definition
@@ -88,43 +88,44 @@ def first_unanswered_url(q: Questionnaire, mode: str, answers: dict[str, int]) -
     return url_for("pupil.check")
 
 
-def code_problem_message(check: CodeCheck) -> str:
-    """Return what to tell a pupil whose code cannot be used now, in plain words."""
-    if check.problem == "not_open" and check.access_code is not None:
-        from zoneinfo import ZoneInfo
+CODE_REFUSED = ("That code does not open a survey just now. Check each letter and number on "
+                "your slip, or ask your teacher for help.")
 
-        school = check.access_code.pupil.school
-        opens = check.access_code.round.opens_at.astimezone(ZoneInfo(school.timezone))
-        return f"This survey is not open yet. It opens on {opens:%A %-d %B at %H:%M}."
-    return {
-        "closed": "This survey has closed. Please ask your teacher what to do.",
-        "finished": "You have already finished this survey. Thank you! There is nothing more to do.",
-    }.get(
-        check.problem or "",
-        "We could not find that code. Check each letter and number on your slip, "
-        "or ask your teacher for help.",
-    )
+
+def code_problem_message(check: CodeCheck) -> str:
+    """Return what to tell a pupil whose code cannot be used now, in plain words.
+
+    One message for every reason (no such code, an old code that was reissued, a survey
+    finished, closed or not yet open): someone trying codes learns nothing about which
+    ones exist. The pupil's teacher sees the reason on the code slips page.
+    """
+    return CODE_REFUSED
 
 
 def load_pupil_response(api: bool = False):
     """Return (response, questionnaire) for the signed-in pupil, or a response to send.
 
-    A pupil who is not signed in, or whose session went idle, is sent to the start (or
-    gets 401 from the API); a finished response cannot be opened again.
+    A pupil who is not signed in, whose session went idle, or whose code has been
+    reissued since signing in is sent to the start (or gets 401 from the API); a finished
+    response cannot be opened again.
     """
     data = state.current()
     response, content_hash = None, None
     if data and data.get("response_id"):
-        # One query on the autosave path: the response, its round, and the questionnaire's
-        # hash (the parsed definition comes from the per-process cache).
+        # One query: the response, its round, the questionnaire's hash (the parsed
+        # definition comes from the per-process cache) and when the code was reissued.
         row = db.session.execute(
-            select(Response, QuestionnaireVersion.content_hash)
+            select(Response, QuestionnaireVersion.content_hash, AccessCode.reissued_at)
             .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.questionnaire_version_id)
+            .join(AccessCode, (AccessCode.round_id == Response.round_id)
+                  & (AccessCode.pupil_id == Response.pupil_id))
             .where(Response.id == data["response_id"])
             .options(joinedload(Response.round))
         ).first()
-        if row is not None:
-            response, content_hash = row
+        if row is not None and state.holds_code(data, row[2]):
+            response, content_hash = row[0], row[1]
+        elif row is not None:
+            state.sign_out()
     if response is None:
         if api:
             return error_response(401, "You have been signed out. Sign in again with your code: "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 from flask import Response as HTTPResponse
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask.cli import with_appcontext
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -173,7 +173,7 @@ def paper_import(round_id: int):
     upload = form.file.data
     try:
         text = paper.read_upload(upload.read(paper.MAX_UPLOAD_BYTES + 1), upload.filename or "")
-        paper.check_answers_csv(db.session, survey_round, text, scope, utcnow())
+        paper.check_answers_csv(db.session, survey_round, text, scope, utcnow(), _max_rows())
     except paper.ImportFileError as refused:
         return _render_upload(survey_round, form, 400, refused.errors)
     # Uploads too old to confirm are cleared away.
@@ -185,6 +185,10 @@ def paper_import(round_id: int):
     db.session.add(pending)
     db.session.commit()
     return redirect(url_for("rounds.paper_import_preview", round_id=round_id, token=pending.token))
+
+
+def _max_rows() -> int:
+    return int(current_app.config.get("PAPER_IMPORT_MAX_ROWS", paper.MAX_ROWS))
 
 
 def _pending_or_404(survey_round: SurveyRound, token: str) -> PendingImport:
@@ -225,7 +229,7 @@ def _round_pending_check(round_id: int, token: str):
 def _check_pending(survey_round, pending, scope):
     """Return the pending file checked now, or a page for a file that can no longer be read."""
     try:
-        return paper.check_answers_csv(db.session, survey_round, pending.content, scope, utcnow())
+        return paper.check_answers_csv(db.session, survey_round, pending.content, scope, utcnow(), _max_rows())
     except paper.ImportFileError as refused:
         return _render_upload(survey_round, UploadForm(formdata=None), 400, refused.errors)
 
@@ -323,7 +327,7 @@ def import_answers(round_ident: str, file: Path, dry_run: bool) -> None:
     now = utcnow()
     try:
         text = paper.read_upload(file.read_bytes()[:paper.MAX_UPLOAD_BYTES + 1], file.name)
-        check = paper.check_answers_csv(db.session, survey_round, text, None, now)
+        check = paper.check_answers_csv(db.session, survey_round, text, None, now, _max_rows())
     except paper.ImportFileError as refused:
         for message in refused.errors:
             click.echo(f"{file}: {message}", err=True)

@@ -126,8 +126,8 @@ def record_sign_in_refused(session: Session, email: str | None, message: str | N
         return record_event(session, None, SIGN_IN_REFUSED, reason="no account has that email",
                             email=shown, address=address)
     text = (message or "").lower()
-    if "locked" in text:
-        reason = "account locked after too many tries"
+    if "must wait" in text:
+        reason = "waiting after too many wrong passwords from this address"
     elif "switched off" in text:
         reason = "account switched off"
     elif not user.password_hash:

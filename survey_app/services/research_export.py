@@ -67,14 +67,29 @@ def research_pupil_condition(scope: Scope) -> ColumnElement[bool]:
     return condition
 
 
+@dataclass(frozen=True)
+class ExportRound:
+    """What a row says of its round (plain values, read when the export is planned)."""
+
+    id: int
+    name: str
+    phase: str
+
+
 @dataclass
 class ResearchExport:
-    """What an export will hold: its rounds, the responses (one row each) and the columns."""
+    """What an export will hold: its rounds, the responses (one row each) and the columns.
 
-    rounds: list[SurveyRound]
+    Plain values only, no ORM objects: the file is written while the response streams,
+    after the request's database session has been committed and closed, so nothing here
+    may need loading from it again.
+    """
+
+    rounds: list[ExportRound]
     responses: list  # rows: id, pupil_id, round_id, finished_at, version id, school_id, year group…
     statement_ids: list[str]
     factors: list[str]
+    version_labels: dict[int, str]
 
     @property
     def pupils(self) -> int:
@@ -112,7 +127,7 @@ def plan_export(session: Session, rounds: Sequence[SurveyRound], pupils: ColumnE
         .join(Pupil, Pupil.id == Response.pupil_id)
         .where(Response.round_id.in_(round_ids), Response.finished_at.is_not(None), pupils)
     ).all()
-    export = ResearchExport(list(rounds), list(responses), [], [])
+    export = ResearchExport([ExportRound(r.id, r.name, r.phase) for r in rounds], list(responses), [], [], {})
     if export.pupils < threshold:
         raise ResearchExportError(
             f"This export would hold {export.pupils} pupil{'' if export.pupils == 1 else 's'} who "
@@ -123,6 +138,7 @@ def plan_export(session: Session, rounds: Sequence[SurveyRound], pupils: ColumnE
     versions = {v.id: v for v in session.scalars(
         select(QuestionnaireVersion).where(QuestionnaireVersion.id.in_(version_ids)))}
     ordered = [r.questionnaire_version_id for r in rounds] + version_ids
+    export.version_labels = {v.id: v.label for v in versions.values()}
     for version_id in dict.fromkeys(ordered):
         q = definition_of(versions[version_id])
         export.statement_ids += [s.id for s in q.statements if s.id not in export.statement_ids]
@@ -139,7 +155,6 @@ def export_rows(session: Session, export: ResearchExport, key: bytes, zone: str)
     tz = ZoneInfo(zone)
     rounds = {r.id: r for r in export.rounds}
     order = {r.id: i for i, r in enumerate(export.rounds)}
-    versions = {}
     rows = sorted(export.responses, key=lambda r: (order[r.round_id], pseudonym(key, r.pupil_id)))
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start:start + CHUNK]
@@ -154,13 +169,11 @@ def export_rows(session: Session, export: ResearchExport, key: bytes, zone: str)
                 .where(FactorScore.response_id.in_(ids))):
             scores[rid][factor] = (score, band)
         for r in chunk:
-            if r.questionnaire_version_id not in versions:
-                versions[r.questionnaire_version_id] = session.get(QuestionnaireVersion, r.questionnaire_version_id)
             survey_round = rounds[r.round_id]
             finished: datetime = r.finished_at
             row = [
                 pseudonym(key, r.pupil_id), survey_round.name, survey_round.phase,
-                versions[r.questionnaire_version_id].label, school_pseudonym(key, r.school_id),
+                export.version_labels[r.questionnaire_version_id], school_pseudonym(key, r.school_id),
                 r.year_group, r.gender or "", r.sen, int(bool(r.fsm)), int(bool(r.eal)),
                 finished.astimezone(tz).date().isoformat(),
             ]

@@ -136,21 +136,23 @@ def record_answers(
 
 
 def save_if_open(
-    session: Session, response_id: int, version_id: int, given: list[GivenAnswer], now: datetime
+    session: Session, response_id: int, version_id: int, given: list[GivenAnswer], now: datetime,
+    reissued_at: datetime | None,
 ) -> bool:
     """Save `given` in one statement that also checks the response can still be answered.
 
     The autosave path: nothing is read first, and the statement is its own transaction
     (autocommit), so a save is one round trip to the database and is durable when this
     returns. Each answer is written only while the response (of questionnaire version
-    `version_id`) is unfinished and its round open, and only over an older answer.
-    Returns True when every answer was written; False means a check failed or an answer
-    was older than the stored one, and the caller finds out which with `record_answers`
-    (which also refuses with the reason).
+    `version_id`) is unfinished, its round open and the pupil's code not reissued since
+    the pupil signed in with it (its `reissued_at` still `reissued_at`), and only over an
+    older answer. Returns True when every answer was written; False means a check failed
+    or an answer was older than the stored one, and the caller finds out which with
+    `record_answers` (which also refuses with the reason).
     """
     rows = [
         {"response_id": response_id, "version_id": version_id, "item": g.item,
-         "value": g.value, "seq": g.seq, "now": now}
+         "value": g.value, "seq": g.seq, "now": now, "reissued": reissued_at}
         for g in _newest(given).values()
     ]
     engine = session.get_bind()
@@ -159,25 +161,37 @@ def save_if_open(
         return result.rowcount == len(rows)
 
 
+SIGNED_OUT = ("You have been signed out. Sign in again with your code: "
+              "the answers on this screen will be sent then.")
+
+
 def save_answers(
     session: Session, response_id: int, version_id: int, given: list[GivenAnswer],
-    now: datetime, count_time: bool = False,
+    now: datetime, reissued_at: datetime | None, count_time: bool = False,
 ) -> None:
     """Save `given` for a response known only by id: one statement when all is well.
 
+    `reissued_at` is when the code the pupil signed in with was issued anew (None: never).
     Refuses (AnswerRefused) as `record_answers` does, and with 401 when the response is
-    gone (erased). With `count_time` the answers and the time spent are written in one
-    transaction, by the full path.
+    gone (erased) or the code has been reissued since (the old code's session has ended).
+    With `count_time` the answers and the time spent are written in one transaction, by
+    the full path.
     """
-    if not count_time and save_if_open(session, response_id, version_id, given, now):
+    if not count_time and save_if_open(session, response_id, version_id, given, now, reissued_at):
         return
     response = session.get(Response, response_id)
-    if response is None or response.questionnaire_version_id != version_id:
-        raise AnswerRefused("You have been signed out. Sign in again with your code: "
-                            "the answers on this screen will be sent then.", 401)
+    if (response is None or response.questionnaire_version_id != version_id
+            or code_reissued_at(session, response) != reissued_at):
+        raise AnswerRefused(SIGNED_OUT, 401)
     # A check failed (say why), an answer was older than the stored one (nothing to do),
     # or it is time to count the time spent: the full path does each of these.
     record_answers(session, response, given, now)
+
+
+def code_reissued_at(session: Session, response: Response) -> datetime | None:
+    """Return when the code of the response's pupil and round was last reissued (None: never)."""
+    return session.scalar(select(AccessCode.reissued_at).where(
+        AccessCode.round_id == response.round_id, AccessCode.pupil_id == response.pupil_id))
 
 
 def _newest(given: list[GivenAnswer]) -> dict[str, GivenAnswer]:
@@ -195,7 +209,7 @@ def _guarded_upsert(name: str):
     """INSERT ... SELECT from the response when it is open ... ON CONFLICT newer wins."""
     stmt = _upserts.get((name, "guarded"))
     if stmt is None:
-        r, sr = Response.__table__, SurveyRound.__table__
+        r, sr, ac = Response.__table__, SurveyRound.__table__, AccessCode.__table__
         now = bindparam("now", type_=UTCDateTime())
         source = (
             select(
@@ -206,12 +220,15 @@ def _guarded_upsert(name: str):
                 now,
             )
             .join_from(r, sr, sr.c.id == r.c.round_id)
+            # The pupil's code, by its unique (round, pupil) index: unchanged since sign-in.
+            .join(ac, (ac.c.round_id == r.c.round_id) & (ac.c.pupil_id == r.c.pupil_id))
             .where(
                 r.c.id == bindparam("response_id", type_=Integer()),
                 r.c.questionnaire_version_id == bindparam("version_id", type_=Integer()),
                 r.c.finished_at.is_(None),
                 sr.c.opens_at <= now,
                 sr.c.closes_at > now,
+                ac.c.reissued_at.is_not_distinct_from(bindparam("reissued", type_=UTCDateTime())),
             )
         )
         base = _dialect_insert(name, Answer.__table__).from_select(

@@ -473,10 +473,12 @@ def preview_import(session: Session, school: School, parsed: ParsedRoster,
                    scope: Scope | None = None) -> RosterPreview:
     """Return what importing `parsed` into `school` would add, change and refuse.
 
-    Reads the school's pupils in one query. A UPN already at another school is refused;
-    the other school is named only when `scope` may see it (None: the command line). With
-    a flags column, a name that is not a flag `scope` may set at this school (any of the
-    school's or its partnership's flags for the command line) refuses the row.
+    Reads the school's pupils in one query. A UPN is matched within `school` only: a
+    pupil who is on roll elsewhere too (one who moved school) is added here like any new
+    pupil, and nothing says so, because an import must not tell anyone which UPNs are on
+    roll at schools they cannot see. With a flags column, a name that is not a flag
+    `scope` may set at this school (any of the school's or its partnership's flags for the
+    command line) refuses the row.
     """
     preview = RosterPreview(school.id, parsed.fields, columns=parsed.columns, ignored=parsed.ignored,
                             problems=list(parsed.problems))
@@ -506,26 +508,9 @@ def preview_import(session: Session, school: School, parsed: ParsedRoster,
             preview.to_change.append(PlannedChange(row, pupil.id, changes, had_flags))
         else:
             preview.unchanged.append(row)
-    elsewhere: dict[str, tuple[int, str]] = {}
-    for chunk in _chunks([r.upn for r in new_rows]):
-        for upn, school_id, name in session.execute(
-            select(Pupil.upn, School.id, School.name).join(School, Pupil.school_id == School.id)
-            .where(Pupil.upn.in_(chunk), Pupil.school_id != school.id)
-        ):
-            elsewhere[upn] = (school_id, name)
-    visible: set[int] = set()
-    if elsewhere and scope is not None:
-        visible = set(session.scalars(select(School.id).where(
-            School.id.in_({s for s, _ in elsewhere.values()}), scope.school_condition())))
     for row in new_rows:
-        if row.upn in elsewhere:
-            other_id, other_name = elsewhere[row.upn]
-            where = other_name if scope is None or other_id in visible else "another school"
-            preview.problems.append(RowProblem(row.row, row.upn, row.name, [
-                f"this UPN belongs to a pupil at {where}; a pupil can be on roll at one school only"]))
-        else:
-            full = {**DEFAULTS, **row.values}
-            preview.to_add.append(RosterRow(row.row, row.upn, full, row.flags, row.flag_ids))
+        full = {**DEFAULTS, **row.values}
+        preview.to_add.append(RosterRow(row.row, row.upn, full, row.flags, row.flag_ids))
     preview.problems.sort(key=lambda p: p.row)
     file_upns = {r.upn for r in parsed.rows} | {p.upn for p in parsed.problems}
     preview.not_in_file = sum(1 for upn, r in existing.items() if not r.archived and upn not in file_upns)

@@ -1,4 +1,5 @@
-"""Staff accounts: creating them, passwords, lock-out and one-time reset links."""
+"""Staff accounts: creating them, passwords, waits after wrong passwords, sessions and
+one-time reset links."""
 
 from __future__ import annotations
 
@@ -13,11 +14,17 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..models import ROLES, Partnership, PasswordReset, School, StaffUser
+from .sign_in_waits import SignInWaits, wait_in_words
 
-MIN_PASSWORD_LENGTH = 10
-MAX_FAILED_LOGINS = 5
-LOCK_FOR = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 200
+# zxcvbn's score: 3 means about 10^8 guesses or more, beyond what an attacker who has the
+# password hashes can try against a slow hash in reasonable time.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn looks at no more than this many characters (its own limit; longer is slow).
+CHECKED_LENGTH = 72
 RESET_VALID_FOR = timedelta(hours=24)
+SIGN_IN_REFUSED = "That email and password do not match an account."
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # A real hash to check against when the email is unknown, so both take the same time.
 _DUMMY_HASH = generate_password_hash("not-a-real-password-" + secrets.token_hex(8))
@@ -27,20 +34,52 @@ class AccountError(ValueError):
     """A refused account operation; the message is safe to show."""
 
 
-def password_problems(password: str, email: str = "") -> list[str]:
-    """Return what is wrong with a new password (empty when it is acceptable)."""
+def password_problems(password: str, email: str = "", name: str = "") -> list[str]:
+    """Return what is wrong with a new password (empty when it is acceptable).
+
+    Refused: fewer than 12 characters, more than 200, spaces at either end, the email's
+    name in it, fewer than 5 different characters, and anything zxcvbn finds easy to
+    guess (a common or breached-style password, one with a few letters or digits added,
+    a keyboard row, a sequence, a repeat, a date), each with a message saying why.
+    """
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
         problems.append(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
-    if len(password) > 200:
-        problems.append("Use at most 200 characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        problems.append(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
     if password.strip() != password:
         problems.append("Do not start or end with a space.")
     if email and email.split("@")[0].lower() in password.lower():
         problems.append("Do not include your email name in the password.")
     if len(set(password)) < 5:
         problems.append("Use a mix of different characters.")
+    if not problems:
+        guessable = why_guessable(password, [email.split("@")[0], *name.split()] if email or name else [])
+        if guessable:
+            problems.append(guessable)
     return problems
+
+
+def why_guessable(password: str, personal: list[str] | None = None) -> str | None:
+    """Return why zxcvbn finds `password` easy to guess, in plain words, or None."""
+    from zxcvbn import zxcvbn
+
+    result = zxcvbn(password[:CHECKED_LENGTH], user_inputs=[p for p in personal or [] if p])
+    if result["score"] >= MIN_PASSWORD_SCORE:
+        return None
+    matches = result["sequence"]
+    common = [m for m in matches if m["pattern"] == "dictionary" and m.get("dictionary_name") == "passwords"]
+    if any(m.get("dictionary_name") == "user_inputs" for m in matches):
+        return "This password is built on your name or email, so it is easy to guess: choose another."
+    if len(matches) == 1 and common:
+        return ("This password is one of the most common passwords, so it is easy to guess: "
+                "choose another.")
+    if common:
+        return ("This password is a common password with a little added or changed, so it is "
+                "easy to guess: choose another.")
+    return ("This password is easy to guess (it is made of a common word or name, a date, a "
+            "keyboard row, a sequence such as abc or 123, or repeated characters): choose "
+            "another. Three or four unrelated words make a strong password that is easy to remember.")
 
 
 def normalise_email(email: str) -> str:
@@ -66,7 +105,7 @@ def create_user(
         raise AccountError("A lead or teacher needs a school or a partnership.")
     if school is not None and partnership is not None:
         raise AccountError("Give a school or a partnership, not both.")
-    problems = password_problems(password, email)
+    problems = password_problems(password, email, name)
     if problems:
         raise AccountError(" ".join(problems))
     if session.scalar(select(func.count()).select_from(StaffUser).where(StaffUser.email == email)):
@@ -90,45 +129,55 @@ class SignInResult:
     message: str | None
 
 
-def authenticate(session: Session, email: str, password: str, now: datetime) -> SignInResult:
+def authenticate(session: Session, email: str, password: str, now: datetime, address: str,
+                 waits: SignInWaits) -> SignInResult:
     """Return the user when the email and password match and the account may sign in.
 
-    Refuses with one message for an unknown email or a wrong password (no hint which),
-    and locks the account for 15 minutes after 5 failures in a row.
+    Refuses with one message for an unknown email or a wrong password (no hint which;
+    an unknown email costs the same password hash). After five wrong passwords for an
+    email from `address`, tries from that address wait (see sign_in_waits); a wait is
+    said the same way for an email that has no account.
     """
-    generic = "That email and password do not match an account."
-    user = session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
+    email = normalise_email(email)
+    wait = waits.seconds_to_wait(email, address, now.timestamp())
+    if wait:
+        return SignInResult(None, _wait_message(wait))
+    user = session.scalar(select(StaffUser).where(StaffUser.email == email))
     if user is None or not user.password_hash:
         check_password_hash(_DUMMY_HASH, password or "")
-        return SignInResult(None, generic)
-    if user.locked_until is not None and user.locked_until > now:
-        return SignInResult(
-            None, "This account is locked after too many tries. Try again in 15 minutes, "
-            "or ask an administrator."
-        )
+        return _wrong(waits, email, address)
     if not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCK_FOR
-            user.failed_logins = 0
-        return SignInResult(None, generic)
+        return _wrong(waits, email, address)
     if not user.active:
         return SignInResult(None, "This account has been switched off. Ask an administrator.")
-    user.failed_logins = 0
-    user.locked_until = None
+    waits.signed_in(email, address)
     user.last_login_at = now
     return SignInResult(user, None)
 
 
+def _wrong(waits: SignInWaits, email: str, address: str) -> SignInResult:
+    wait = waits.wrong_password(email, address)
+    return SignInResult(None, _wait_message(wait) if wait else SIGN_IN_REFUSED)
+
+
+def _wait_message(seconds: int) -> str:
+    return (f"{SIGN_IN_REFUSED} After several wrong tries, this computer must wait "
+            f"{wait_in_words(seconds)} before trying this email again. If you have forgotten "
+            "your password, ask an administrator for a reset link.")
+
+
+def end_sessions(user: StaffUser) -> None:
+    """End every session `user` has anywhere (their next request finds them signed out)."""
+    user.session_version = (user.session_version or 1) + 1
+
+
 def set_password(user: StaffUser, new_password: str) -> None:
     """Set a new password and end every other session; refuses (AccountError) a weak one."""
-    problems = password_problems(new_password, user.email)
+    problems = password_problems(new_password, user.email, user.name or "")
     if problems:
         raise AccountError(" ".join(problems))
     user.password_hash = generate_password_hash(new_password)
-    user.session_version = (user.session_version or 1) + 1
-    user.failed_logins = 0
-    user.locked_until = None
+    end_sessions(user)
 
 
 def change_password(user: StaffUser, current: str, new_password: str) -> None:

@@ -21,6 +21,7 @@ from .entry import (
     save_paper_answers,
 )
 from .importing import (
+    MAX_ROWS,
     MAX_UPLOAD_BYTES,
     UPN_HEADER,
     AnswersCheck,
@@ -38,6 +39,7 @@ from .importing import (
 )
 
 __all__ = [
+    "MAX_ROWS",
     "MAX_UPLOAD_BYTES",
     "UPN_HEADER",
     "AnswersCheck",

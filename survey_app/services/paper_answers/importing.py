@@ -21,6 +21,9 @@ from ..responses import AnswerRefused, sequence_now, store_scores
 from .entry import CHUNK, create_responses, how_entered, mark_entered, upsert_answers
 
 MAX_UPLOAD_BYTES = 1024 * 1024
+MAX_ROWS = 5000  # the default of PAPER_IMPORT_MAX_ROWS
+# A UPN repeated on many rows names this many of the others, then how many more.
+ROWS_NAMED = 5
 UPN_HEADER = "UPN"
 WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 NUMBER = re.compile(r"^[+-]?\d+(?:\.0+)?$")
@@ -183,13 +186,15 @@ def _read_header(header: list[str], q: Questionnaire) -> tuple[int, dict[int, st
 
 def check_answers_csv(
     session: Session, survey_round: SurveyRound, text: str, scope: Scope | None, now: datetime,
+    max_rows: int = MAX_ROWS,
 ) -> AnswersCheck:
     """Check a paper-answers CSV for the round; return the rows to import and those refused.
 
     Rows are numbered as a spreadsheet shows them (the heading row is 1). `scope` limits
     the pupils a UPN may name (None: every pupil in the round's groups, for the CLI).
-    Refuses (ImportFileError) a file that cannot be read as a whole: no 'UPN' column,
-    column headings that are not statements of the questionnaire, a round not open yet.
+    Refuses (ImportFileError) a file that cannot be read as a whole: more than `max_rows`
+    rows of answers, no 'UPN' column, column headings that are not statements of the
+    questionnaire, a round not open yet.
     """
     q = definition_of(survey_round.questionnaire)
     if survey_round.state(now) == "scheduled":
@@ -210,6 +215,11 @@ def check_answers_csv(
             if not any(cell.strip() for cell in cells):
                 blank_rows += 1
                 continue
+            if len(parsed) >= max_rows:
+                raise ImportFileError([
+                    f"The file has more than {max_rows:,} rows of answers; the limit is {max_rows:,} "
+                    "in one file. Split it into smaller files (a class or a year group each) and "
+                    "import each one."])
             upn = "".join(cells[upn_col].split()).upper() if upn_col < len(cells) else ""
             answers: dict[str, int] = {}
             problems: list[str] = []
@@ -251,10 +261,8 @@ def check_answers_csv(
     result = AnswersCheck(columns=list(columns.values()), blank_rows=blank_rows)
     for number, upn, answers, problems in parsed:
         found = pupils.get(upn, [])
-        others = [n for n in rows_of.get(upn, []) if n != number]
-        if upn and others:
-            problems.append("This UPN is also on row " + ", ".join(map(str, others))
-                            + "; keep one row per pupil.")
+        if upn and len(rows_of[upn]) > 1:
+            problems.append(_also_on_rows(rows_of[upn], number))
         if upn and not found:
             problems.append("No pupil with this UPN is in this round's groups"
                             + (" that you can see." if scope is not None else "."))
@@ -272,6 +280,14 @@ def check_answers_csv(
                 continue
         result.bad.append(RowProblem(number, upn, tuple(problems)))
     return result
+
+
+def _also_on_rows(rows: list[int], number: int) -> str:
+    """Return the problem of a row whose UPN is on other `rows` too, naming a few of them."""
+    others = [n for n in rows[:ROWS_NAMED + 1] if n != number][:ROWS_NAMED]
+    more = len(rows) - 1 - len(others)
+    named = ", ".join(map(str, others)) + (f" and {more:,} more" if more else "")
+    return f"This UPN is also on row{'s' if len(rows) > 2 else ''} {named}; keep one row per pupil."
 
 
 def _round_pupils_by_upn(
