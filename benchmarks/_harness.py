@@ -5,7 +5,7 @@
   resident memory and CPU read from /proc;
 - `Meter`: latency and errors per kind of request, and the ledger of acknowledged answers;
 - `check_rows`: acknowledged answers against the rows stored for the load's rounds;
-- `clear_redis`: removes the rate-limit keys of the benchmark's own Redis database.
+- `clear_redis`: removes the rate-limit and session keys of the benchmark's own Redis database.
 
 The rest (the database, the plain gunicorn server, the pupil's browser, Stats and Ledger)
 is benchmarks/autosave.py's, imported from there.
@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from autosave import HOST, ROOT, BenchError, Ledger, Stats, free_port
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+SESSION_PREFIX = "bench-load-session:"  # sessions live in the same Redis database
 KINDS = ("sign-in", "page", "autosave", "finish", "staff sign-in", "staff page", "export",
          "export status")
 ANY_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|<meta name="csrf-token" content="([^"]+)"')
@@ -146,6 +147,7 @@ class LoadServer(autosave.Server):
             DATABASE_URL=url, SECRET_KEY=secrets.token_hex(32), SURVEY_ENV="production",
             SESSION_COOKIE_SECURE="0",  # plain http on the loopback address
             REDIS_URL=REDIS_URL, RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_ENABLED="1",
+            SESSION_KEY_PREFIX=SESSION_PREFIX,
             BIND=f"{HOST}:{self.port}", WEB_CONCURRENCY=str(workers), GUNICORN_THREADS="8",
             PYTHONUNBUFFERED="1",
         )
@@ -292,7 +294,7 @@ def clear_redis() -> int:
         return 0
     try:
         client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
-        keys = list(client.scan_iter("LIMITS*"))
+        keys = list(client.scan_iter("LIMITS*")) + list(client.scan_iter(SESSION_PREFIX + "*"))
         if keys:
             client.delete(*keys)
         client.close()

@@ -395,9 +395,32 @@ class Server:
         self.log.close()
 
 
+# Production keeps sessions in Redis (a start without it is refused): the benchmarks use a
+# Redis database of their own and a key prefix of their own, removed by clear_sessions().
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+SESSION_PREFIX = f"bench-session-{os.getpid()}:"
+
+
+def clear_sessions() -> int:
+    """Remove this run's session keys from the benchmarks' Redis database."""
+    try:
+        import redis
+
+        client = redis.Redis.from_url(BENCH_REDIS_URL, socket_timeout=3)
+        keys = list(client.scan_iter(SESSION_PREFIX + "*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+        return len(keys)
+    except Exception:  # noqa: BLE001 - Redis housekeeping never fails the benchmark
+        return 0
+
+
 def server_env(url: str) -> dict[str, str]:
     env = dict(os.environ)
+    env.setdefault("REDIS_URL", BENCH_REDIS_URL)
     env.update(
+        SESSION_KEY_PREFIX=SESSION_PREFIX,
         DATABASE_URL=url,
         SECRET_KEY=secrets.token_hex(32),
         SURVEY_ENV="production",
@@ -822,6 +845,7 @@ def run_backend(backend: str, plan: Plan, budget: float) -> Result:
         if server is not None:
             server.stop()
         database.close()
+        clear_sessions()
 
 
 # ----- the report ----------------------------------------------------------------
