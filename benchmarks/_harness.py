@@ -61,11 +61,12 @@ class World:
 def build_world(url: str, pupils: int, staff: int, waves: int) -> World:
     """Demo partnership, its 'after' round closed, and `waves` open rounds with codes."""
     from survey_app import create_app
-    from survey_app.db import db, utcnow
+    from survey_app.db import db
+    from survey_app.demo.operations import build_demo_data
     from survey_app.models import AccessCode, Group, Pupil, SurveyRound, group_members, group_staff
-    from survey_app.services.access_codes import issue_codes
-    from survey_app.services.demo import build_demo_data
-    from survey_app.services.questionnaire_store import definition_of
+    from survey_app.models.base import utcnow
+    from survey_app.pupil.codes import issue_codes
+    from survey_app.questionnaires.store import definition_of
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secrets.token_hex(16)})
     with app.app_context():

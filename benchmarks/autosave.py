@@ -245,11 +245,12 @@ def run_flask(args: list[str], env: dict[str, str], timeout: float = 120) -> Non
 def create_pupils(url: str, count: int) -> tuple[list[str], list[str]]:
     """Create `count` pupils with codes for an open round; return (codes, statement ids)."""
     from survey_app import create_app
-    from survey_app.db import db, utcnow
+    from survey_app.db import db
     from survey_app.models import AccessCode, Group, Partnership, Pupil, School, SurveyRound
-    from survey_app.services.access_codes import issue_codes
-    from survey_app.services.questionnaire_store import definition_of, store_file
-    from survey_app.services.upn import make_upn
+    from survey_app.models.base import utcnow
+    from survey_app.models.upn import make_upn
+    from survey_app.pupil.codes import issue_codes
+    from survey_app.questionnaires.store import definition_of, store_file
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secrets.token_hex(16)})
     with app.app_context():

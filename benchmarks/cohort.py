@@ -88,7 +88,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from survey_app import create_app  # noqa: E402
-from survey_app.db import db, utcnow  # noqa: E402
+from survey_app.db import db  # noqa: E402
 from survey_app.models import (  # noqa: E402
     Answer,
     FactorScore,
@@ -102,11 +102,12 @@ from survey_app.models import (  # noqa: E402
     group_members,
     round_groups,
 )
+from survey_app.models.base import utcnow  # noqa: E402
+from survey_app.models.upn import make_upn  # noqa: E402
+from survey_app.pupil.answers import factor_item_code  # noqa: E402
 from survey_app.questionnaires import load_questionnaire  # noqa: E402
+from survey_app.questionnaires.store import definition_of, store_file  # noqa: E402
 from survey_app.scoring.factors import rescale, score_answers, score_factor  # noqa: E402
-from survey_app.services.questionnaire_store import definition_of, store_file  # noqa: E402
-from survey_app.services.responses import factor_item_code  # noqa: E402
-from survey_app.services.upn import make_upn  # noqa: E402
 
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
 PG_DB = "cohort_bench"
@@ -692,8 +693,8 @@ def run_report(app, ids: dict, school: int | None):
 
     Then commits, as the cohort page does after rendering, so the round statistics the
     report computed on first use stay stored for the next report."""
+    from survey_app.accounts.scope import Scope
     from survey_app.cohort.selection import CohortSelection
-    from survey_app.scope import Scope
 
     cohort_report = report_fn()
     selection = CohortSelection(round_ids=tuple(ids["rounds"]), school_ids=(school,) if school else ())

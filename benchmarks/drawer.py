@@ -9,7 +9,7 @@ Draws the same PNG chart of a hand-built cohort report (tests/cohort_sample.py) 
 ways the web app can, interleaved in one run (the machine is shared, so the ratio is what
 counts): through the server's drawer (survey_app/exports/drawer.py, started by the first
 request in a directory of this run's own, then kept warm), and through a one-off
-`python -m survey_app.exports.isolated` child with its own Chromium (how every image was
+`python -m survey_app.cohort.exports.isolated` child with its own Chromium (how every image was
 drawn before the drawer, and the fallback when no drawer can be reached). Prints the
 first (cold) drawer request, medians and p95 of both, their ratio, and the memory the warm
 drawer holds (its process and its browser's, summed RSS), then stops the drawer.
@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from survey_app.exports import drawer, images, isolated  # noqa: E402
+from survey_app.cohort.exports import drawer, images, isolated  # noqa: E402
 from tests.cohort_sample import sample_report  # noqa: E402
 
 TARGET_RATIO = 3.0

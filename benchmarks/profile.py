@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from survey_app import create_app  # noqa: E402
-from survey_app.db import db, utcnow  # noqa: E402
+from survey_app.db import db  # noqa: E402
 from survey_app.models import (  # noqa: E402
     Answer,
     FactorScore,
@@ -42,9 +42,10 @@ from survey_app.models import (  # noqa: E402
     group_staff,
     round_groups,
 )
+from survey_app.models.base import utcnow  # noqa: E402
+from survey_app.models.upn import make_upn  # noqa: E402
+from survey_app.questionnaires.store import definition_of, store_file  # noqa: E402
 from survey_app.scoring import score_answers  # noqa: E402
-from survey_app.services.questionnaire_store import definition_of, store_file  # noqa: E402
-from survey_app.services.upn import make_upn  # noqa: E402
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PHASES = ["before", "during", "after", "follow-up"]

@@ -40,10 +40,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the benchmark drives the app's own services
 
 from survey_app import create_app  # noqa: E402
-from survey_app.db import db, utcnow  # noqa: E402
+from survey_app.db import db  # noqa: E402
 from survey_app.models import ChangeLog, Pupil, School  # noqa: E402
-from survey_app.services.roster import apply_import, decode_upload, parse_roster, preview_import  # noqa: E402
-from survey_app.services.upn import make_upn  # noqa: E402
+from survey_app.models.base import utcnow  # noqa: E402
+from survey_app.models.upn import make_upn  # noqa: E402
+from survey_app.schools.roster import apply_import, preview_import  # noqa: E402
+from survey_app.schools.roster_csv import decode_upload, parse_roster  # noqa: E402
 
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 HEADER = ("UPN,Legal Surname,Legal Forename,Preferred Forename,Year,Reg Group,Gender,SEN Status,"

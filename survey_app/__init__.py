@@ -41,11 +41,10 @@ def create_app(config: dict | None = None) -> Flask:
     init_sessions(app)
 
     from . import models  # noqa: F401  (registers the tables with the metadata)
-    from .access import enforce_staff_session_limits, login_manager
-    from .admin import bp as admin_bp
-    from .auth import bp as auth_bp
-    from .charts import bp as charts_bp
+    from .accounts import bp as accounts_bp
+    from .accounts.access import enforce_staff_session_limits, login_manager
     from .cohort import bp as cohort_bp
+    from .data import bp as data_bp
     from .errors import register_error_handlers
     from .flags import bp as flags_bp
     from .groups import bp as groups_bp
@@ -61,8 +60,8 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     app.before_request(enforce_staff_session_limits)
     register_templating(app)
-    for blueprint in (health_bp, pupil_bp, auth_bp, staff_bp, schools_bp, groups_bp, rounds_bp,
-                      admin_bp, profiles_bp, charts_bp, flags_bp, cohort_bp):
+    for blueprint in (health_bp, pupil_bp, accounts_bp, staff_bp, schools_bp, groups_bp, rounds_bp,
+                      data_bp, profiles_bp, flags_bp, cohort_bp):
         app.register_blueprint(blueprint)
     if app.config.get("BENCHMARK_ENDPOINTS"):
         from .health import bench_bp

@@ -1,62 +1,24 @@
-"""The database: declarative Base with a naming convention, the session, UTC times."""
+"""The database of the web platform: Flask-SQLAlchemy on the models' Base, connection
+settings for SQLite (pragmas) and pooled connections (idle check), and a connection for
+moving large files. `utcnow` is the models' (re-exported here for the areas)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import Pool
-from sqlalchemy.types import TypeDecorator
 
-# Stable constraint names, so Alembic migrations name things the same on every database.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from .models.base import Base, UTCDateTime, utcnow
 
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
+__all__ = ["Base", "UTCDateTime", "db", "file_connection", "utcnow"]
 
 db = SQLAlchemy(model_class=Base)
-
-
-def utcnow() -> datetime:
-    """Return the current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator):
-    """A timestamp stored as naive UTC and read back as an aware UTC datetime.
-
-    SQLite keeps no time zone, so every time is normalised to UTC on the way in.
-    """
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; use utcnow() or an aware datetime")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC)
 
 
 def _is_sqlite(dbapi_connection) -> bool:

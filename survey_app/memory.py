@@ -54,8 +54,8 @@ def trim() -> bool:
 LIBRARIES = ("numpy", "scipy.stats", "openpyxl", "plotly.graph_objects", "plotly.io")
 APP_MODULES = (
     "survey_app.cohort.build", "survey_app.charts.cohort", "survey_app.charts.profile",
-    "survey_app.exports", "survey_app.exports.tables", "survey_app.exports.interactive",
-    "survey_app.exports.report", "survey_app.exports.bundle", "survey_app.exports.isolated",
+    "survey_app.cohort.exports", "survey_app.cohort.exports.tables", "survey_app.cohort.exports.interactive",
+    "survey_app.cohort.exports.report", "survey_app.cohort.exports.bundle", "survey_app.cohort.exports.isolated",
 )
 
 
@@ -84,7 +84,7 @@ def warm_worker(app) -> None:
 
     for name in APP_MODULES:
         importlib.import_module(name)
-    from survey_app.exports.interactive import _plotly_js
+    from .cohort.exports.interactive import _plotly_js
 
     _plotly_js()
     _freeze()

@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from survey_app.db import db, utcnow
+from survey_app.db import db
 from survey_app.models import Answer, FactorScore, Pupil, Response, SurveyRound
-from survey_app.services.responses import store_scores
-from survey_app.services.upn import make_upn
+from survey_app.models.base import utcnow
+from survey_app.models.upn import make_upn
+from survey_app.pupil.answers import store_scores
 
 
 def add_rounds(world, names=("During", "After")) -> list[SurveyRound]:

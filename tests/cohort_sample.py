@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from scipy import stats
 
-from survey_app.cohort.report import (
+from survey_app.scoring.cohort_report import (
     BandMovement,
     ChangeBin,
     ChangeDistribution,

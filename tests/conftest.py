@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from survey_app import create_app
-from survey_app.db import db, utcnow
+from survey_app.db import db
+from survey_app.models.base import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get(
@@ -43,7 +44,7 @@ def _pg_reachable() -> str | None:
 def chart_drawers(tmp_path_factory):
     """Chart drawers (exports/drawer.py) of this test run live in its own directory, and
     are stopped at the end (a drawer would otherwise wait out its idle time)."""
-    from survey_app.exports import drawer
+    from survey_app.cohort.exports import drawer
 
     base = tmp_path_factory.mktemp("drawers")
     previous = os.environ.get("CHART_DRAWER_DIR")
@@ -185,9 +186,9 @@ class World:
 
     def __init__(self, app, questionnaire="pass9-secondary", pupils=3, mode="page"):
         from survey_app.models import Group, Partnership, Pupil, School, SurveyRound
-        from survey_app.services.access_codes import issue_codes
-        from survey_app.services.questionnaire_store import definition_of, store_file
-        from survey_app.services.upn import make_upn
+        from survey_app.models.upn import make_upn
+        from survey_app.pupil.codes import issue_codes
+        from survey_app.questionnaires.store import definition_of, store_file
 
         self.version = store_file(db.session, ROOT / "questionnaires" / f"{questionnaire}.toml")
         self.q = definition_of(self.version)
@@ -275,7 +276,7 @@ class StaffWorld(World):
     def __init__(self, app):
         super().__init__(app, pupils=4)
         from survey_app.models import Group, Pupil, School, StaffUser, group_staff
-        from survey_app.services.upn import make_upn
+        from survey_app.models.upn import make_upn
 
         self.school2 = School(urn="100002", name="Second School", partnership=self.partnership)
         self.other_school = School(urn="200001", name="Elsewhere Academy")
@@ -310,7 +311,7 @@ class StaffWorld(World):
             {"group_id": self.group_b.id, "staff_id": self.teacher_b.id, "is_lead": True},
         ])
         from survey_app.models import SurveyRound
-        from survey_app.services.access_codes import issue_codes
+        from survey_app.pupil.codes import issue_codes
 
         self.round_b = SurveyRound(
             name="Elsewhere round", phase="before", questionnaire_version_id=self.version.id,
@@ -344,7 +345,7 @@ def login_as(client, user) -> None:
 def need_chart_browser():
     """The chart image module, when its Chromium is installed: else the test is skipped
     with the reason shown, or fails with REQUIRE_BROWSER=1 (CI)."""
-    from survey_app.exports import images
+    from survey_app.cohort.exports import images
 
     if not images.browser_available():
         message = f"{images.browser_path()} not found: install Debian's chromium package to draw chart images"

@@ -1,7 +1,8 @@
-"""Pure chart functions (plain data in, Plotly figure out) and the route serving Plotly's JS.
+"""Pure chart functions: plain data in, Plotly figures out (no Flask, no area).
 
 The same figure feeds the page (as JSON read by static/js/charts.js), the static image
-export and the interactive HTML export. Plotly's JavaScript is served by the app itself.
+export and the interactive HTML export. Where plotly.js is and the stylesheet it would
+inject are found here; the web platform serves both (survey_app.templating).
 """
 
 from __future__ import annotations
@@ -10,21 +11,12 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Response, send_file
-
-bp = Blueprint("charts", __name__)
-
 
 def plotly_js_path() -> Path:
     """Return the path of the plotly.min.js bundled with the plotly package."""
     import plotly
 
     return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
-
-
-@bp.get("/vendor/plotly.min.js")
-def plotly_js():
-    return send_file(plotly_js_path(), mimetype="text/javascript", max_age=7 * 24 * 3600)
 
 
 _RULE = re.compile(r'"((?:[^"\\]|\\.)*)":(?:"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\')')
@@ -51,10 +43,3 @@ def plotly_css() -> str:
             selector = " " + selector
         rules.append(f"{selector}{{{double or single}}}")
     return "/* Lifted from plotly.min.js (MIT licence) for a strict CSP */\n" + "\n".join(rules) + "\n"
-
-
-@bp.get("/vendor/plotly.css")
-def plotly_stylesheet():
-    response = Response(plotly_css(), mimetype="text/css")
-    response.cache_control.max_age = 7 * 24 * 3600
-    return response

@@ -13,14 +13,15 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..accounts.scope import Scope
 from ..models import Group, PupilFlag, School, SurveyRound
-from ..scope import Scope
+from ..profiles.queries import rci_bases
+from ..questionnaires.store import definition_of
+from ..rounds.aggregates import round_aggregates
 from ..scoring.change import RELIABLE, standard_error_of_difference
-from ..services.profiles import rci_bases
-from ..services.questionnaire_store import definition_of
+from ..scoring.cohort_report import CohortReport, CohortResult, FactorInfo, RoundInfo
 from . import queries
 from .figures import FigureBuilder
-from .report import CohortReport, CohortResult, FactorInfo, RoundInfo
 from .selection import SEN_CODES, CohortSelection, pupil_filter, split_condition
 
 
@@ -30,8 +31,13 @@ class CohortError(ValueError):
 
 def cohort_report(
     session: Session, scope: Scope, selection: CohortSelection, now: datetime, threshold: int = 5,
+    zone: str = "Europe/London",
 ) -> CohortReport:
-    """Return the cohort change report for a selection, inside the staff member's scope."""
+    """Return the cohort change report for a selection, inside the staff member's scope.
+
+    Refuses (CohortError, in words) fewer than two rounds, rounds of different
+    questionnaires, or a round, school, group or flag outside the scope. Dates in the
+    report are shown in `zone`."""
     rounds = selected_rounds(session, scope, selection)
     check_filters(session, scope, selection)
     baseline = rounds[0]
@@ -43,7 +49,7 @@ def cohort_report(
     round_ids = [r.id for r in rounds]
     sides = [1, 0] if split_inside is not None else [0]
 
-    aggregates = queries.round_aggregates(session, rounds, cohort, split_inside, protected)
+    aggregates = round_aggregates(session, rounds, cohort, split_inside, protected)
     moments, item_moments = aggregates.moments, aggregates.items
     counts = queries.pupil_counts(session, round_ids, cohort, split_inside, protected)
     bases = rci_bases(session, baseline, q.factors, now, scope=scope, threshold=threshold)
@@ -79,6 +85,7 @@ def cohort_report(
         subgroups=subgroups,
         notes=builder.notes(),
         protected=builder.any_protected,
+        timezone=zone,
     )
 
 

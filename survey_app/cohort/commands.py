@@ -16,15 +16,16 @@ import click
 from flask import current_app
 from sqlalchemy import func, or_, select, true
 
-from ..csv_safety import safe_cell
-from ..db import db, utcnow
+from ..accounts.scope import Scope
+from ..db import db
+from ..files.cells import safe_cell
 from ..models import Group, School, StaffUser
+from ..models.base import utcnow
+from ..questionnaires.store import definition_of
+from ..rounds.aggregates import round_aggregates
 from ..rounds.commands import round_from_option
-from ..scope import Scope
 from ..scoring.reliability import alpha_from_moments
-from ..services.questionnaire_store import definition_of
 from .build import CohortError, cohort_report
-from .queries import round_aggregates
 from .selection import parse_selection
 
 
@@ -136,7 +137,7 @@ def export_cohort(rounds, schools, groups, years, genders, sen, fsm, eal, flags,
                   as_email) -> None:
     """Export the cohort change report (charts, tables, printable report or everything)."""
     from ..charts.cohort import CHARTS
-    from ..exports import export_report
+    from .exports import export_report
 
     if chart is not None and chart not in CHARTS:
         raise click.ClickException(f"Unknown chart '{chart}'; choose one of: {', '.join(CHARTS)}.")
@@ -154,7 +155,8 @@ def export_cohort(rounds, schools, groups, years, genders, sen, fsm, eal, flags,
     click.echo("Working out the statistics ...", err=True)
     try:
         report = cohort_report(db.session, scope, parsed.selection, utcnow(),
-                               int(current_app.config.get("SUPPRESSION_THRESHOLD", 5)))
+                               int(current_app.config.get("SUPPRESSION_THRESHOLD", 5)),
+                               current_app.config.get("DEFAULT_TIMEZONE", "Europe/London"))
     except CohortError as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
@@ -164,7 +166,7 @@ def export_cohort(rounds, schools, groups, years, genders, sen, fsm, eal, flags,
 
     exported = export_report(report, fmt, chart=chart, progress=progress)
     if scope.user.id is not None:
-        from ..services.audit_log import record_export
+        from ..audit.log import record_export
 
         record_export(db.session, scope.user.id, f"cohort change ({fmt}, command line)", format=fmt, chart=chart,
                       selection=report.selection_query, rounds=[r.id for r in report.rounds])

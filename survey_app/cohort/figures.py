@@ -19,11 +19,10 @@ from ..models import SurveyRound
 from ..privacy.disclosure import NONE, PRIVACY_NOTE, Protection, protect_count, shown, total
 from ..privacy.suppression import is_small, statistic_allowed, suppress_counts, suppress_split_tables, suppress_table
 from ..questionnaires import Questionnaire
+from ..questionnaires.store import definition_of
+from ..rounds.aggregates import Moments
 from ..scoring.cohort import holm, paired_change, wilcoxon_signed_rank
-from ..scoring.reliability import alpha_from_moments
-from ..services.questionnaire_store import definition_of
-from . import queries
-from .report import (
+from ..scoring.cohort_report import (
     BandMovement,
     ChangeBin,
     ChangeDistribution,
@@ -34,6 +33,7 @@ from .report import (
     RoundInfo,
     RoundMean,
 )
+from ..scoring.reliability import alpha_from_moments
 
 BIN_WIDTH = 10
 # Bins centred on multiples of 10 points: [-105, -95), ..., [95, 105].
@@ -110,7 +110,7 @@ class FigureBuilder:
         for f in self.q.factors:
             fcells = by_factor.get(f.key, [])
             base = _sum_moments(moments.get((s, baseline.id, f.key)) for s in sides)
-            change = self._factor_change(f.key, fcells, base or queries.Moments(0, 0, 0),
+            change = self._factor_change(f.key, fcells, base or Moments(0, 0, 0),
                                          f.key in forced.get("factors", set()))
             changes.append(change)
             bands.append(self._bands(f.key, fcells, change.suppressed, forced.get("bands", {}).get(f.key)))
@@ -123,7 +123,7 @@ class FigureBuilder:
             changes, bands, distributions,
         )
 
-    def _factor_change(self, factor: str, cells, base: queries.Moments, forced: bool) -> FactorChange:
+    def _factor_change(self, factor: str, cells, base: Moments, forced: bool) -> FactorChange:
         n = sum(c.n for c in cells)
         lost = max(0, base.n - n)
         if not statistic_allowed(n, self.threshold) or forced:
@@ -266,7 +266,7 @@ class FigureBuilder:
         force: dict = {"means": set()}
         for r in self.rounds:
             for f in self.q.factors:
-                ns = [(moments.get((s, r.id, f.key)) or queries.Moments(0, 0, 0)).n for s in (1, 0)]
+                ns = [(moments.get((s, r.id, f.key)) or Moments(0, 0, 0)).n for s in (1, 0)]
                 if any(not statistic_allowed(n, self.threshold) for n in ns):
                     force["means"].add((r.id, f.key))
         for later in self.rounds[1:]:
@@ -326,11 +326,11 @@ ADJUSTMENT_NOTE = (
 )
 
 
-def _sum_moments(items: Iterable[queries.Moments | None]) -> queries.Moments | None:
+def _sum_moments(items: Iterable[Moments | None]) -> Moments | None:
     present = [m for m in items if m is not None]
     if not present:
         return None
-    return queries.Moments(sum(m.n for m in present), sum(m.total for m in present),
+    return Moments(sum(m.n for m in present), sum(m.total for m in present),
                            sum(m.total_sq for m in present), total([m.protection for m in present]))
 
 

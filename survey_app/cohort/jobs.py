@@ -17,8 +17,9 @@ from flask import Flask
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ..db import db, file_connection, utcnow
+from ..db import db, file_connection
 from ..models import ExportJob, StaffUser
+from ..models.base import utcnow
 
 log = logging.getLogger(__name__)
 KEEP_FOR = timedelta(days=1)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..accounts.scope import Scope
 from ..models import Group, PupilFlag, School, SurveyRound  # noqa: F401 (types of the fields)
-from ..scope import Scope
 
 
 @dataclass(frozen=True)

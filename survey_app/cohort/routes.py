@@ -5,17 +5,28 @@ from __future__ import annotations
 from io import BytesIO
 from urllib.parse import parse_qs
 
-from flask import abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
-from ..access import current_scope, staff_required
-from ..db import db, utcnow
+from ..accounts.access import current_scope, staff_required
+from ..accounts.scope import Scope
+from ..db import db
+from ..memory import trim
 from ..models import StaffUser
-from ..scope import Scope
-from . import bp, jobs
+from ..models.base import utcnow
+from . import jobs
 from .build import CohortError, check_filters, cohort_report, selected_rounds, split_labels
 from .options import selection_options
 from .selection import parse_selection
+
+bp = Blueprint("cohort", __name__, template_folder="templates", url_prefix="/staff/cohort")
+
+
+
+@bp.teardown_request
+def _give_back_memory(_exc):
+    # A report is tens of megabytes for a moment: hand what was freed back to the system.
+    trim()
 
 QUICK_FORMATS = ("png", "svg", "pdf", "html", "csv", "xlsx")
 BACKGROUND_FORMATS = ("report", "zip")
@@ -23,6 +34,10 @@ BACKGROUND_FORMATS = ("report", "zip")
 
 def _threshold() -> int:
     return int(current_app.config.get("SUPPRESSION_THRESHOLD", 5))
+
+
+def _zone() -> str:
+    return current_app.config.get("DEFAULT_TIMEZONE", "Europe/London")
 
 
 def _selection_args() -> dict[str, list[str]]:
@@ -35,7 +50,7 @@ def _report_or_400(args: dict[str, list[str]]):
     if parsed.errors:
         abort(400, " ".join(parsed.errors))
     try:
-        report = cohort_report(db.session, current_scope(), parsed.selection, utcnow(), _threshold())
+        report = cohort_report(db.session, current_scope(), parsed.selection, utcnow(), _threshold(), _zone())
     except CohortError as exc:
         abort(400, str(exc))
     return parsed.selection, report
@@ -51,7 +66,7 @@ def cohort_page():
     report, problems, status = None, list(parsed.errors), 200
     if not problems and len(parsed.selection.round_ids) >= 2:
         try:
-            report = cohort_report(db.session, scope, parsed.selection, utcnow(), _threshold())
+            report = cohort_report(db.session, scope, parsed.selection, utcnow(), _threshold(), _zone())
         except CohortError as exc:
             problems.append(str(exc))
     if problems:
@@ -76,9 +91,9 @@ def _charts(report) -> dict[str, dict]:
 @staff_required()
 def print_view():
     """The printable cohort report (HTML print view; its charts drawn in a child process)."""
-    from ..exports.images import ImageExportError
-    from ..exports.isolated import chart_images_isolated
-    from ..exports.report import report_html
+    from .exports.images import ImageExportError
+    from .exports.isolated import chart_images_isolated
+    from .exports.report import report_html
 
     _, report = _report_or_400(_selection_args())
     try:
@@ -110,8 +125,8 @@ def download(fmt: str):
     if chart is not None and chart not in available_charts(report):
         abort(400, "The sub-groups chart needs a comparison of two sub-groups: choose one under "
                    "“Compare two sub-groups side by side” first.")
-    from ..exports.images import ImageExportError
-    from ..exports.isolated import export_isolated
+    from .exports.images import ImageExportError
+    from .exports.isolated import export_isolated
 
     try:
         exported = export_isolated(report, fmt, chart=chart)
@@ -154,12 +169,12 @@ def start_export():
 
 def _export_work(session, job, progress):
     """Build the report in the background thread; the export is drawn in a child process."""
-    from ..exports.isolated import BACKGROUND_TIMEOUT_S, export_isolated
+    from .exports.isolated import BACKGROUND_TIMEOUT_S, export_isolated
 
     staff = session.get(StaffUser, job.staff_id)
     parsed = parse_selection(parse_qs(job.params["selection"]))
     progress(0.05, "Working out the statistics")
-    report = cohort_report(session, Scope(staff), parsed.selection, utcnow(), _threshold())
+    report = cohort_report(session, Scope(staff), parsed.selection, utcnow(), _threshold(), _zone())
     session.commit()
     exported = export_isolated(report, job.params["format"], progress=lambda f, m: progress(0.1 + 0.9 * f, m),
                                timeout=BACKGROUND_TIMEOUT_S)
@@ -207,7 +222,7 @@ def _bytes_io(data: bytes) -> BytesIO:
 
 def _record_export(report, fmt: str, chart: str | None = None, staff_id: int | None = None, session=None) -> None:
     """Note the export in the audit log (who exported which selection, in which format)."""
-    from ..services.audit_log import record_export
+    from ..audit.log import record_export
 
     record_export(session or db.session, staff_id if staff_id is not None else current_user.id,
                   f"cohort change ({fmt})", format=fmt, chart=chart, selection=report.selection_query,

@@ -1,7 +1,6 @@
-"""Custom pupil flags: leads define them ("mentored", "gifted and talented") and set them on pupils."""
+"""Pupil flags that leads define (“Mentored”), set on pupils and use to select cohorts."""
 
-from flask import Blueprint
+from . import members  # noqa: F401  (their pages join the blueprint)
+from .routes import bp
 
-bp = Blueprint("flags", __name__, template_folder="templates", url_prefix="/staff/flags")
-
-from . import members, routes  # noqa: E402,F401
+__all__ = ["bp"]

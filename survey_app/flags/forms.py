@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..services.flags import DESCRIPTION_MAX, NAME_MAX
+from .operations import DESCRIPTION_MAX, NAME_MAX
 
 
 def _strip(value):

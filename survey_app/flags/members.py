@@ -6,14 +6,14 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from ..access import current_scope, staff_required
+from ..accounts.access import current_scope, staff_required
 from ..db import db
-from ..services import flags as service
-from ..services.flags import FlagError
-from ..services.pupils import year_label
-from . import bp, queries
+from ..models.people import year_label
+from . import operations as service
+from . import queries
 from .forms import CandidateSearchForm, PupilSelectionForm
-from .routes import render_flag
+from .operations import FlagError
+from .routes import bp, render_flag
 
 
 def _plural(n: int, word: str = "pupil") -> str:

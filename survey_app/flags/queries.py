@@ -12,10 +12,10 @@ from datetime import datetime
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from ..accounts.scope import Scope
+from ..groups.operations import Owner
 from ..models import ChangeLog, Pupil, PupilFlag, School, StaffUser, pupil_flag_members
-from ..scope import Scope
-from ..services.flags import flags_in_scope, owner_of
-from ..services.groups import Owner
+from .operations import flags_in_scope, owner_of
 
 SEARCH_LIMIT = 200
 

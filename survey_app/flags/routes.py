@@ -5,20 +5,24 @@ Setting a flag on pupils and taking it off is in members.py.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
-from ..access import current_scope, staff_required
+from ..accounts.access import current_scope, staff_required
 from ..db import db
 from ..models import pupil_flag_members
-from ..services import flags as service
-from ..services.flags import FlagError
-from ..services.pupils import page_of, year_label
-from . import bp, queries
+from ..models.paging import page_of
+from ..models.people import year_label
+from . import operations as service
+from . import queries
 from .forms import ButtonForm, FlagForm, NewFlagForm, PupilSelectionForm
+from .operations import FlagError
+
+bp = Blueprint("flags", __name__, template_folder="templates", url_prefix="/staff/flags")
+
 
 PER_PAGE = 100
 RACE = "Someone else saved a flag with that name at the same moment. Choose another name."

@@ -1,7 +1,6 @@
-"""Groups (programmes or classes) that may mix schools and year groups."""
+"""Groups: programmes and classes, across schools and year groups, their staff and pupils."""
 
-from flask import Blueprint
+from . import members  # noqa: F401  (their pages join the blueprint)
+from .routes import bp
 
-bp = Blueprint("groups", __name__, template_folder="templates", url_prefix="/staff/groups")
-
-from . import members, routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..services.groups import KINDS
+from .operations import KINDS
 
 
 def _strip(value):

@@ -6,13 +6,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from ..access import current_scope, staff_required
-from ..db import db, utcnow
-from ..services import groups as service
-from ..services.groups import GroupError
-from . import bp
+from ..accounts.access import current_scope, staff_required
+from ..db import db
+from ..models.base import utcnow
+from . import operations as service
 from .forms import ClassAddForm, PupilSelectionForm, SearchForm
-from .routes import render_group
+from .operations import GroupError
+from .routes import bp, render_group
 
 
 def _plural(n: int, word: str) -> str:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from ..accounts.scope import Scope
 from ..models import (
     ChangeLog,
     Group,
@@ -19,8 +20,7 @@ from ..models import (
     group_staff,
     round_groups,
 )
-from ..scope import Scope
-from ..services.groups import KINDS, owner_of
+from .operations import KINDS, owner_of
 
 
 @dataclass(frozen=True)

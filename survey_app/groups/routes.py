@@ -5,16 +5,20 @@ Adding and removing pupils is in members.py.
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from ..access import current_scope, staff_required
-from ..db import db, utcnow
-from ..services import groups as service
-from ..services.groups import GroupDetails, GroupError, Owner
-from . import bp, queries
+from ..accounts.access import current_scope, staff_required
+from ..db import db
+from ..models.base import utcnow
+from . import operations as service
+from . import queries
 from .forms import ButtonForm, GroupForm, PupilSelectionForm
+from .operations import GroupDetails, GroupError, Owner
+
+bp = Blueprint("groups", __name__, template_folder="templates", url_prefix="/staff/groups")
+
 
 
 def _actor():

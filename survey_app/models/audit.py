@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import UTCDateTime, db, utcnow
+from .base import Base, UTCDateTime, utcnow
 
 
-class ChangeLog(db.Model):
+class ChangeLog(Base):
     """One change: the entity, the action, and the fields before and after."""
 
     __tablename__ = "change_log"
@@ -28,7 +28,7 @@ class ChangeLog(db.Model):
     staff = relationship("StaffUser")
 
 
-class PendingImport(db.Model):
+class PendingImport(Base):
     """An uploaded CSV waiting for the lead to confirm its preview.
 
     Kept in the database, not in a worker's memory, so any worker can confirm it.

@@ -19,18 +19,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import UTCDateTime, db, utcnow
+from .base import Base, UTCDateTime, utcnow
 
 pupil_flag_members = Table(
     "pupil_flag_members",
-    db.metadata,
+    Base.metadata,
     Column("flag_id", ForeignKey("pupil_flags.id", ondelete="CASCADE"), primary_key=True),
     Column("pupil_id", ForeignKey("pupils.id", ondelete="CASCADE"), primary_key=True),
     Index("ix_pupil_flag_members_pupil_id", "pupil_id"),
 )
 
 
-class PupilFlag(db.Model):
+class PupilFlag(Base):
     """A flag a lead defines and sets on pupils, such as "mentored" or "gifted and talented".
 
     Belongs to a school or to a partnership (then it may be set on pupils of its schools).
@@ -57,7 +57,7 @@ class PupilFlag(db.Model):
     pupils = relationship("Pupil", secondary=pupil_flag_members, viewonly=True)
 
 
-class ExportJob(db.Model):
+class ExportJob(Base):
     """An export made in the background; kept in the database so any worker can report
     its progress and serve the file. Removed after a day."""
 

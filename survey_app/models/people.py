@@ -20,12 +20,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import UTCDateTime, db, utcnow
 from ..privacy.keys import new_record_key
+from .base import Base, UTCDateTime, utcnow
 
 group_members = Table(
     "group_members",
-    db.metadata,
+    Base.metadata,
     Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
     Column("pupil_id", ForeignKey("pupils.id", ondelete="CASCADE"), primary_key=True),
     # Membership is read both ways: a group's pupils and a pupil's groups.
@@ -33,7 +33,7 @@ group_members = Table(
 )
 
 
-class Partnership(db.Model):
+class Partnership(Base):
     """A partnership, trust or local authority that holds several schools."""
 
     __tablename__ = "partnerships"
@@ -45,7 +45,7 @@ class Partnership(db.Model):
     schools: Mapped[list[School]] = relationship(back_populates="partnership")
 
 
-class School(db.Model):
+class School(Base):
     """A school or college; may stand alone or belong to a partnership."""
 
     __tablename__ = "schools"
@@ -63,7 +63,7 @@ class School(db.Model):
     pupils: Mapped[list[Pupil]] = relationship(back_populates="school")
 
 
-class Pupil(db.Model):
+class Pupil(Base):
     """A learner, identified within their school by the UPN.
 
     Responses belong to the pupil, not the school, so a move keeps the history.
@@ -112,7 +112,7 @@ class Pupil(db.Model):
         return f"{self.first_name} {self.surname}"
 
 
-class Group(db.Model):
+class Group(Base):
     """A programme or class; a partnership group may mix schools and year groups."""
 
     __tablename__ = "groups"
@@ -134,3 +134,18 @@ class Group(db.Model):
     staff = relationship("StaffUser", secondary="group_staff", viewonly=True)
     school = relationship("School")
     partnership = relationship("Partnership")
+
+
+def year_label(year: int | None) -> str:
+    """Return "Reception" for 0, "Year 7" for 7."""
+    if year is None:
+        return "—"
+    return "Reception" if year == 0 else f"Year {year}"
+
+
+def short_year(year: int | None) -> str:
+    """Return "R" for 0, "Y7" for 7 (table columns)."""
+    if year is None:
+        return "—"
+    return "R" if year == 0 else f"Y{year}"
+

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import UTCDateTime, db, utcnow
+from .base import Base, UTCDateTime, utcnow
 
 SUPPORT_KINDS = ("note", "intervention")
 
 
-class SupportEntry(db.Model):
+class SupportEntry(Base):
     """A dated note or an intervention (type, start, end) in a pupil's support log."""
 
     __tablename__ = "support_entries"
@@ -35,7 +35,7 @@ class SupportEntry(db.Model):
     updated_by = relationship("StaffUser", foreign_keys=[updated_by_id])
 
 
-class RoundFactorStats(db.Model):
+class RoundFactorStats(Base):
     """Per round and factor: spread of scores and Cronbach's alpha, computed from the data.
 
     Cached because profiles read them on every view; refreshed when stale or by `rescore`.
@@ -60,7 +60,7 @@ class RoundFactorStats(db.Model):
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Base):
     """Who did what to whose data, and when: profile views, exports, admin actions.
 
     Written once and never edited or deleted through the app.

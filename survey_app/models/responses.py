@@ -17,13 +17,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import UTCDateTime, db, utcnow
-from ..questionnaires import MAX_FACTORS
+from .base import Base, UTCDateTime, utcnow
 from .people import Pupil
 from .surveys import QuestionnaireVersion, SurveyRound
 
 
-class Response(db.Model):
+class Response(Base):
     """One pupil's sitting of one round; there is never more than one."""
 
     __tablename__ = "responses"
@@ -58,7 +57,7 @@ class Response(db.Model):
     )
 
 
-class Answer(db.Model):
+class Answer(Base):
     """The pupil's newest answer to one statement of one response.
 
     `seq` orders the answers a pupil gave: a retried older request never overwrites a
@@ -78,7 +77,7 @@ class Answer(db.Model):
     response: Mapped[Response] = relationship(back_populates="answers")
 
 
-class FactorScore(db.Model):
+class FactorScore(Base):
     """A finished response's score on one factor, computed once by the pure scoring code."""
 
     __tablename__ = "factor_scores"
@@ -101,8 +100,8 @@ class FactorScore(db.Model):
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-# A questionnaire has at most this many factors (questionnaires.py refuses more).
-FACTOR_SLOTS = MAX_FACTORS
+# A questionnaire has at most this many factors (the questionnaires package refuses more).
+FACTOR_SLOTS = 12
 
 
 def _slot_columns() -> list[Column]:
@@ -113,7 +112,7 @@ def _slot_columns() -> list[Column]:
     return columns
 
 
-class ResponseScores(db.Model):
+class ResponseScores(Base):
     """A finished response's factor scores side by side: one row per response.
 
     The same numbers as its FactorScore rows (written with them by store_scores), laid out
@@ -127,7 +126,7 @@ class ResponseScores(db.Model):
 
     __table__ = Table(
         "response_scores",
-        db.metadata,
+        Base.metadata,
         Column("response_id", ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True),
         Column("round_id", ForeignKey("survey_rounds.id", ondelete="CASCADE"), nullable=False),
         Column("pupil_id", ForeignKey("pupils.id", ondelete="CASCADE"), nullable=False),

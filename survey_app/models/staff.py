@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from flask_login import UserMixin
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import UTCDateTime, db, utcnow
+from .base import Base, UTCDateTime, utcnow
 
 ROLES = ("admin", "lead", "teacher")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalise_email(email: str) -> str:
+    """Return an email address as accounts are looked up by: trimmed and lower case."""
+    return (email or "").strip().lower()
+
 
 group_staff = Table(
     "group_staff",
-    db.metadata,
+    Base.metadata,
     Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
     Column("staff_id", ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True),
     Column("is_lead", Boolean, nullable=False, default=False),
@@ -22,7 +29,7 @@ group_staff = Table(
 )
 
 
-class StaffUser(UserMixin, db.Model):
+class StaffUser(Base):
     """A member of staff. `role` applies within their school or partnership."""
 
     __tablename__ = "staff_users"
@@ -48,6 +55,10 @@ class StaffUser(UserMixin, db.Model):
     school = relationship("School")
     partnership = relationship("Partnership")
 
+    # What Flask-Login asks of a signed-in user (written here so models import no Flask).
+    is_authenticated = True
+    is_anonymous = False
+
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
 
@@ -66,7 +77,7 @@ class StaffUser(UserMixin, db.Model):
         return "No school set"
 
 
-class PasswordReset(db.Model):
+class PasswordReset(Base):
     """A one-time link an admin issues; only the token's hash is stored."""
 
     __tablename__ = "password_resets"

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import UTCDateTime, db, utcnow
+from .base import Base, UTCDateTime, utcnow
 from .people import Group, Pupil
 
 PHASES = ("before", "during", "after", "follow-up")
@@ -25,14 +25,14 @@ MODES = ("single", "page")
 
 round_groups = Table(
     "round_groups",
-    db.metadata,
+    Base.metadata,
     Column("round_id", ForeignKey("survey_rounds.id", ondelete="CASCADE"), primary_key=True),
     Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
     Index("ix_round_groups_group_id", "group_id"),
 )
 
 
-class QuestionnaireVersion(db.Model):
+class QuestionnaireVersion(Base):
     """One exact questionnaire definition, frozen as JSON with its content hash.
 
     Responses point here, so an answer is always read by the definition it was given under.
@@ -54,7 +54,7 @@ class QuestionnaireVersion(db.Model):
         return f"{self.key} v{self.version}"
 
 
-class SurveyRound(db.Model):
+class SurveyRound(Base):
     """One sitting of a questionnaire (before, during, after or follow-up) for some groups."""
 
     __tablename__ = "survey_rounds"
@@ -88,7 +88,7 @@ class SurveyRound(db.Model):
         return "open"
 
 
-class AccessCode(db.Model):
+class AccessCode(Base):
     """The printed code one pupil signs in with for one round."""
 
     __tablename__ = "access_codes"

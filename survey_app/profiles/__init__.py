@@ -1,7 +1,5 @@
-"""Teachers' views: the group heatmap and each pupil's learning profile."""
+"""Teachers' views: a group's heatmap and each pupil's learning profile, with the support log."""
 
-from flask import Blueprint
+from .routes import bp
 
-bp = Blueprint("profiles", __name__, template_folder="templates", url_prefix="/staff")
-
-from . import routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..services.profiles import LearningProfile
+from .queries import LearningProfile
 
 
 def round_label(result) -> str:

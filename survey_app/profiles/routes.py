@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..access import current_scope, staff_required
+from ..accounts.access import current_scope, staff_required
 from ..charts.profile import profile_figure, timeline_figure
-from ..db import db, utcnow
+from ..db import db
 from ..models import ChangeLog, SupportEntry
-from ..services.heatmap import SORT_KEYS, build_heatmap
-from ..services.profiles import learning_profile, record_view
-from ..services.support import SupportError, add_entry, edit_entry
-from . import bp
+from ..models.base import utcnow
 from .chart_data import profile_chart_data, timeline_chart_data
 from .forms import SupportForm
+from .heatmap import SORT_KEYS, build_heatmap
+from .operations import SupportError, add_entry, edit_entry
+from .queries import learning_profile, record_view
+
+bp = Blueprint("profiles", __name__, template_folder="templates", url_prefix="/staff")
+
 
 
 def _render_and_keep_statistics(template: str, **context) -> str:

@@ -1,7 +1,5 @@
-"""The pupil's survey: sign in with a code, answer, resume, finish."""
+"""Pupils: sign in with a printed code, confirm, answer with every answer saved, finish."""
 
-from flask import Blueprint
+from .routes import bp
 
-bp = Blueprint("pupil", __name__, template_folder="templates")
-
-from . import routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import (
+    Blueprint,
     abort,
     current_app,
     flash,
@@ -14,13 +15,15 @@ from flask import (
     url_for,
 )
 
-from ..db import db, utcnow
+from ..db import db
 from ..errors import error_response
 from ..extensions import csrf, limiter
+from ..models.base import utcnow
+from ..questionnaires.store import cached_definition
 from ..security import check_script_csrf, json_too_deep, no_store
-from ..services import access_codes
-from ..services.questionnaire_store import cached_definition
-from ..services.responses import (
+from . import codes as access_codes
+from . import state
+from .answers import (
     TOUCH_EVERY,
     AnswerRefused,
     answers_of,
@@ -31,7 +34,6 @@ from ..services.responses import (
     sequence_now,
     start_or_resume,
 )
-from . import bp, state
 from .forms import (
     NAV_CHOICES,
     CodeForm,
@@ -50,6 +52,8 @@ from .views import (
     statements_markup,
     view_url,
 )
+
+bp = Blueprint("pupil", __name__, template_folder="templates")
 
 # An autosave body is an object holding a list of objects: three levels.
 MAX_JSON_DEPTH = 8
@@ -80,6 +84,7 @@ def _code_failed(response) -> bool:
     deduct_when=_code_failed,
     error_message="Too many codes tried",
 )
+
 def start():
     """The sign-in page: the pupil types the code from their slip."""
     form = CodeForm()
@@ -107,21 +112,25 @@ def confirm():
         return redirect(url_for("pupil.start"))
     form = ConfirmForm()
     if form.validate_on_submit():
-        if form.no.data:
-            state.sign_out()
-            flash("That's fine. Check the code on your slip, or ask your teacher for help.", "info")
-            return redirect(url_for("pupil.start"))
-        check = access_codes.check_code(db.session, access.code, utcnow())
-        if not check.ok:
-            state.sign_out()
-            flash(code_problem_message(check), "warning")
-            return redirect(url_for("pupil.start"))
-        response = start_or_resume(db.session, access, utcnow())
-        db.session.commit()
-        state.confirm(response.id, response.questionnaire_version_id,
-                      response.questionnaire.content_hash)
-        return redirect(url_for("pupil.resume"))
+        return _confirmed(access, form)
     return render_template("pupil/confirm.html", form=form, pupil=access.pupil)
+
+
+def _confirmed(access, form):
+    """The pupil answered "Is this you?": start or resume their response, or start again."""
+    if form.no.data:
+        state.sign_out()
+        flash("That's fine. Check the code on your slip, or ask your teacher for help.", "info")
+        return redirect(url_for("pupil.start"))
+    check = access_codes.check_code(db.session, access.code, utcnow())
+    if not check.ok:
+        state.sign_out()
+        flash(code_problem_message(check), "warning")
+        return redirect(url_for("pupil.start"))
+    response = start_or_resume(db.session, access, utcnow())
+    db.session.commit()
+    state.confirm(response.id, response.questionnaire_version_id, response.questionnaire.content_hash)
+    return redirect(url_for("pupil.resume"))
 
 
 @bp.get("/survey")
@@ -147,42 +156,43 @@ def answer(kind: str, number: int):
         abort(404)
     form = answer_form_class(q)()
     if request.method == "POST":
-        if not form.validate_on_submit():
-            if form.csrf_token.errors:
-                return error_response(400, "This page had expired, so nothing was saved. "
-                                      "Please reload the page and answer again.")
-            return error_response(400, "That answer is not one of the choices. Nothing was saved.")
-        nav = request.form.get("nav", "next")
-        if nav not in NAV_CHOICES:
-            abort(400, "That button is not part of this survey.")
-        given = parse_posted_answers(q, form, request.form, sequence_now(utcnow()))
-        if given:
-            try:
-                record_answers(db.session, response, given, utcnow())
-            except AnswerRefused as refused:
-                db.session.rollback()
-                return error_response(refused.status, refused.message)
-            db.session.commit()
-        if nav == "later":
-            state.sign_out()
-            return redirect(url_for("pupil.signed_out", reason="later"))
-        return redirect(view.url_after(nav))
+        return _save_page(response, q, form, view)
     if response.mode != mode:
         response.mode = mode
         db.session.commit()
+    return _survey_page(response, q, view, form)
+
+
+def _save_page(response, q, form, view):
+    """Save the answers a plain form post (JavaScript off, or Next/Back) chose; then go on."""
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            return error_response(400, "This page had expired, so nothing was saved. "
+                                  "Please reload the page and answer again.")
+        return error_response(400, "That answer is not one of the choices. Nothing was saved.")
+    nav = request.form.get("nav", "next")
+    if nav not in NAV_CHOICES:
+        abort(400, "That button is not part of this survey.")
+    given = parse_posted_answers(q, form, request.form, sequence_now(utcnow()))
+    if given:
+        try:
+            record_answers(db.session, response, given, utcnow())
+        except AnswerRefused as refused:
+            db.session.rollback()
+            return error_response(refused.status, refused.message)
+        db.session.commit()
+    if nav == "later":
+        state.sign_out()
+        return redirect(url_for("pupil.signed_out", reason="later"))
+    return redirect(view.url_after(nav))
+
+
+def _survey_page(response, q, view, form):
     answers = answers_of(db.session, response.id)
     return render_template(
-        "pupil/survey.html",
-        q=q,
-        view=view,
-        form=form,
-        answers=answers,
-        response=response,
-        statements_html=statements_markup(q, view, answers),
-        seq_base=sequence_now(utcnow()),
-        mode_form=ModeForm(),
-        signout_form=SignOutForm(),
-        idle_minutes=current_app.config["PUPIL_IDLE_MINUTES"],
+        "pupil/survey.html", q=q, view=view, form=form, answers=answers, response=response,
+        statements_html=statements_markup(q, view, answers), seq_base=sequence_now(utcnow()),
+        mode_form=ModeForm(), signout_form=SignOutForm(), idle_minutes=current_app.config["PUPIL_IDLE_MINUTES"],
     )
 
 
@@ -210,26 +220,14 @@ def switch_mode():
 def api_answers():
     """Autosave: JSON {response, answers: [{item, value, seq}]}; 200 {saved, items}."""
     check_script_csrf()
-    limit = current_app.config["PUPIL_MAX_BODY"]
-    if (request.content_length or 0) > limit:
-        return error_response(413, "Too much was sent at once. Nothing was saved.")
     known = state.answering(state.current() or {})
     if known is None:
         return _signed_out_or_older_session()
     response_id, version_id, content_hash, reissued = known
-    q = cached_definition(db.session, version_id, content_hash)
-    body = request.get_data(cache=True)
-    if len(body) > limit:  # (sent without a length)
-        return error_response(413, "Too much was sent at once. Nothing was saved.")
-    if json_too_deep(body, MAX_JSON_DEPTH):
-        return error_response(400, "The answers could not be read. Nothing was saved.")
-    payload = request.get_json(silent=True)
+    payload = _autosave_payload(response_id)
     if not isinstance(payload, dict):
-        return error_response(400, "The answers could not be read. Nothing was saved.")
-    if payload.get("response") != response_id:
-        return error_response(
-            403, "These answers belong to a different sign-in, so they were not saved."
-        )
+        return payload
+    q = cached_definition(db.session, version_id, content_hash)
     now = utcnow()
     try:
         given = parse_given(payload.get("answers"), q, sequence_now(now))
@@ -241,6 +239,25 @@ def api_answers():
     if db.session().in_transaction():  # (the one-statement save has committed itself)
         db.session.commit()
     return jsonify(saved=len(given), items=[g.item for g in given])
+
+
+def _autosave_payload(response_id: int):
+    """Return the autosave's JSON object, or the error response that refuses it (too big,
+    too deeply nested, unreadable, or for another sign-in's response)."""
+    limit = current_app.config["PUPIL_MAX_BODY"]
+    if (request.content_length or 0) > limit:
+        return error_response(413, "Too much was sent at once. Nothing was saved.")
+    body = request.get_data(cache=True)
+    if len(body) > limit:  # (sent without a length)
+        return error_response(413, "Too much was sent at once. Nothing was saved.")
+    if json_too_deep(body, MAX_JSON_DEPTH):
+        return error_response(400, "The answers could not be read. Nothing was saved.")
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return error_response(400, "The answers could not be read. Nothing was saved.")
+    if payload.get("response") != response_id:
+        return error_response(403, "These answers belong to a different sign-in, so they were not saved.")
+    return payload
 
 
 def _signed_out_or_older_session():
@@ -301,7 +318,7 @@ def finish():
 def thanks():
     """The thank-you page, with the questionnaire's closing words."""
     from ..models import QuestionnaireVersion
-    from ..services.questionnaire_store import definition_of
+    from ..questionnaires.store import definition_of
 
     version_id = session.get("thanks")
     row = db.session.get(QuestionnaireVersion, version_id) if isinstance(version_id, int) else None

@@ -15,10 +15,10 @@ from ..db import db
 from ..errors import error_response
 from ..models import AccessCode, QuestionnaireVersion, Response
 from ..questionnaires import Questionnaire
-from ..services.access_codes import CodeCheck
-from ..services.questionnaire_store import cached_definition
-from ..services.responses import GivenAnswer
+from ..questionnaires.store import cached_definition
 from . import state
+from .answers import GivenAnswer
+from .codes import CodeCheck
 from .forms import field_name
 
 

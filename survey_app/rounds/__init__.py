@@ -1,7 +1,6 @@
-"""Survey rounds: setting them up, access codes and slips, paper answers, live completion."""
+"""Survey rounds: setting them up, codes and slips, live completion, paper answers, round statistics."""
 
-from flask import Blueprint
+from . import code_routes, live, paper_routes, research  # noqa: F401  (their pages join the blueprint)
+from .routes import bp
 
-bp = Blueprint("rounds", __name__, template_folder="templates", url_prefix="/staff/rounds")
-
-from . import live, paper, routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -7,15 +7,30 @@ that takes `--round`.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..db import db, utcnow
-from ..models import SurveyRound
-from ..services.rounds import RoundNotFound, find_round, utc_to_local
-from ..services.slips import aligned, code_rows, codes_csv, codes_text
+from ..db import db
+from ..models import Response, SurveyRound
+from ..models.base import utcnow
+from ..pupil.answers import AnswerRefused, store_scores
+from .operations import RoundNotFound, find_round, utc_to_local
+from .paper_import import (
+    MAX_ROWS,
+    MAX_UPLOAD_BYTES,
+    ImportFileError,
+    check_answers_csv,
+    import_answer_rows,
+    read_upload,
+)
+from .slips import aligned, code_rows, codes_csv, codes_text
+from .statistics import compute_round_stats
 
 
 def round_from_option(ident: str) -> SurveyRound:
@@ -66,6 +81,83 @@ def codes(round_ident: str, fmt: str, unused: bool) -> None:
         click.echo(codes_text(rows, heading))
 
 
-from .paper import import_answers  # noqa: E402  (defined beside the paper-answers routes)
+@click.command("rescore")
+@click.option("--round", "round_ident", help="Only this round (id or exact name).")
+def rescore(round_ident: str | None) -> None:
+    """Recompute the stored factor scores of finished responses, and each round's statistics."""
+    rounds_stmt = select(SurveyRound).order_by(SurveyRound.id)
+    if round_ident:
+        condition = SurveyRound.name == round_ident
+        if round_ident.isdigit():
+            condition = condition | (SurveyRound.id == int(round_ident))
+        rounds_stmt = rounds_stmt.where(condition)
+    rounds = db.session.scalars(rounds_stmt).all()
+    if round_ident and len(rounds) != 1:
+        click.echo(f"No single round matches {round_ident!r}: give its id (see list-rounds).", err=True)
+        sys.exit(1)
+    now = utcnow()
+    total = 0
+    for survey_round in rounds:
+        responses = db.session.scalars(
+            select(Response).where(Response.round_id == survey_round.id, Response.finished_at.is_not(None))
+        ).all()
+        for response in responses:
+            store_scores(db.session, response, now)
+        compute_round_stats(db.session, survey_round, now)
+        db.session.commit()
+        total += len(responses)
+        click.echo(f"{survey_round.name}: {len(responses)} finished responses rescored")
+    click.echo(f"Rescored {total} responses in {len(rounds)} round(s).")
 
-COMMANDS: list = [list_rounds, codes, import_answers]
+
+
+@click.command("import-answers")
+@click.option("--round", "round_ident", required=True, metavar="ROUND", help="The round's id or exact name.")
+@click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_answers(round_ident: str, file: Path, dry_run: bool) -> None:
+    """Import paper answers from a CSV (UPN, then statement ids); imported responses are finished and
+    scored. Exit 1, writing nothing, when the file or any row is refused."""
+    try:
+        survey_round = find_round(db.session, round_ident)
+    except RoundNotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Round #{survey_round.id} '{survey_round.name}' ({survey_round.questionnaire.label}): "
+               f"reading {file}")
+    now = utcnow()
+    try:
+        text = read_upload(file.read_bytes()[:MAX_UPLOAD_BYTES + 1], file.name)
+        max_rows = int(current_app.config.get("PAPER_IMPORT_MAX_ROWS", MAX_ROWS))
+        check = check_answers_csv(db.session, survey_round, text, None, now, max_rows)
+    except ImportFileError as refused:
+        for message in refused.errors:
+            click.echo(f"{file}: {message}", err=True)
+        sys.exit(1)
+    click.echo(f"Checked {len(check.good) + len(check.bad)} rows: {len(check.good)} can be imported "
+               f"({check.answers} answers; {check.continued} continue a response in progress), "
+               f"{len(check.bad)} refused.")
+    for bad in check.bad:
+        for problem in bad.problems:
+            click.echo(f"{file}: row {bad.row}{f' ({bad.upn})' if bad.upn else ''}: {problem}", err=True)
+    if check.bad:
+        click.echo(f"{len(check.bad)} rows refused: nothing was imported. Fix them and run again.", err=True)
+        sys.exit(1)
+    if dry_run:
+        click.echo(f"Dry run: {len(check.good)} responses would be imported. Nothing was written.")
+        return
+    try:
+        result = import_answer_rows(
+            db.session, survey_round, check.good, None, file.name, now,
+            progress=lambda done, total: click.echo(f"Imported {done} of {total} responses…"))
+    except AnswerRefused as refused:
+        db.session.rollback()
+        click.echo(refused.message, err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"Imported {result.responses} responses ({result.created} new, "
+               f"{result.responses - result.created} continued; {result.answers} answers). "
+               "Each is finished and scored like an online response.")
+
+
+COMMANDS: list = [list_rounds, codes, import_answers, rescore]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
+    HiddenField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -16,7 +18,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..models import MODES, PHASES
-from ..services.rounds import MODE_LABELS, NAME_MAX, NAME_MIN, PHASE_LABELS
+from ..questionnaires import Questionnaire
+from .operations import MODE_LABELS, NAME_MAX, NAME_MIN, PHASE_LABELS
 
 MODE_HINTS = {
     "single": "large type, one at a time: best for younger pupils and weaker readers",
@@ -87,4 +90,49 @@ class ExtendForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token travels with it."""
+
+
+# ----- paper answers -------------------------------------------------------------------
+
+NO_ANSWER = ""
+_form_classes: dict[str, type[FlaskForm]] = {}
+
+
+def field_name(index: int) -> str:
+    """Return the form field name of the statement at `index` (0-based), as the pupil form does."""
+    return f"q{index + 1}"
+
+
+def paper_form_class(q: Questionnaire) -> type[FlaskForm]:
+    """Return a FlaskForm class with one radio group per statement of `q` (cached).
+
+    Each group offers the scale and "No answer"; every field is optional.
+    """
+    cls = _form_classes.get(q.content_hash)
+    if cls is not None:
+        return cls
+    choices = [SelectChoice(str(o.value), o.label) for o in q.scale] + [SelectChoice(NO_ANSWER, "No answer")]
+    attrs: dict = {
+        field_name(i): RadioField(s.text, choices=choices, validators=[Optional()])
+        for i, s in enumerate(q.statements)
+    }
+    attrs["save"] = SubmitField("Save")
+    attrs["finish"] = SubmitField("Save and mark finished")
+    cls = type(f"PaperForm_{q.key}", (FlaskForm,), attrs)
+    _form_classes[q.content_hash] = cls
+    return cls
+
+
+class UploadForm(FlaskForm):
+    file = FileField("Paper-answers file (CSV)", validators=[FileRequired("Choose a CSV file to upload.")])
+    submit = SubmitField("Upload and check")
+
+
+class ConfirmImportForm(FlaskForm):
+    digest = HiddenField()
+    submit = SubmitField("Import")
+
+
+class CancelForm(FlaskForm):
+    submit = SubmitField("Cancel")
 

@@ -12,14 +12,15 @@ from datetime import datetime
 from flask import current_app, jsonify, make_response, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
-from ..access import current_scope, staff_required
-from ..db import db, utcnow
+from ..accounts.access import current_scope, staff_required
+from ..accounts.scope import Scope
+from ..db import db
 from ..models import Group, SurveyRound
-from ..scope import Scope
+from ..models.base import utcnow
 from ..security import no_store
-from ..services.completion import GroupProgress, round_progress
 from ..templating import local_time
-from . import bp
+from .completion import GroupProgress, round_progress
+from .routes import bp
 
 POLL_SECONDS = 5
 STATUSES = ("finished", "in progress", "not started")

@@ -13,12 +13,13 @@ from flask_wtf import FlaskForm
 from werkzeug.utils import secure_filename
 from wtforms import SelectChoice, SelectMultipleField, SubmitField, widgets
 
-from ..access import current_scope, staff_required
-from ..db import db, utcnow
+from ..accounts.access import current_scope, staff_required
+from ..audit.log import record_export
+from ..data import research as rx
+from ..db import db
+from ..models.base import utcnow
 from ..security import no_store
-from ..services import research_export as rx
-from ..services.audit_log import record_export
-from . import bp
+from .routes import bp
 
 
 class ResearchExportForm(FlaskForm):
@@ -53,21 +54,23 @@ def research_export(round_id: int):
         except rx.ResearchExportError as exc:
             error = str(exc)
         else:
-            record_export(db.session, current_user.id, "research export (CSV)", rounds=[r.id for r in chosen],
-                          pupils=export.pupils, responses=len(export.responses))
-            db.session.commit()
-            key = rx.pseudonym_key(current_app.config)
-            zone = current_app.config.get("DEFAULT_TIMEZONE", "Europe/London")
-            stem = secure_filename(survey_round.name.lower().replace(" ", "-"))[:50] or "round"
-            response = Response(stream_with_context(rx.export_csv(db.session, export, key, zone)),
-                                mimetype="text/csv")
-            response.headers.set("Content-Disposition", "attachment",
-                                 filename=f"research-{stem}-{utcnow():%Y%m%d}.csv")
-            return no_store(response)
+            return _download(survey_round, chosen, export)
     responses, pupil_count = rx.exportable_counts(db.session, [survey_round.id], pupils)
-    status = 400 if (form.errors or error) else 200
     return render_template(
         "rounds/research_export.html", round=survey_round, form=form, error=error, responses=responses,
-        pupils=pupil_count, threshold=_threshold(), partnership_lead=not scope.is_admin
-        and current_user.partnership_id is not None,
-    ), status
+        pupils=pupil_count, threshold=_threshold(),
+        partnership_lead=not scope.is_admin and current_user.partnership_id is not None,
+    ), 400 if (form.errors or error) else 200
+
+
+def _download(survey_round, chosen, export) -> Response:
+    """The export as a streamed CSV, recorded in the audit log first."""
+    record_export(db.session, current_user.id, "research export (CSV)", rounds=[r.id for r in chosen],
+                  pupils=export.pupils, responses=len(export.responses))
+    db.session.commit()
+    key = rx.pseudonym_key(current_app.config)
+    zone = current_app.config.get("DEFAULT_TIMEZONE", "Europe/London")
+    stem = secure_filename(survey_round.name.lower().replace(" ", "-"))[:50] or "round"
+    response = Response(stream_with_context(rx.export_csv(db.session, export, key, zone)), mimetype="text/csv")
+    response.headers.set("Content-Disposition", "attachment", filename=f"research-{stem}-{utcnow():%Y%m%d}.csv")
+    return no_store(response)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import (
-    Response,
+    Blueprint,
     abort,
     current_app,
     flash,
@@ -19,23 +19,21 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.routing import BuildError
-from werkzeug.utils import secure_filename
 from wtforms import SelectChoice
 
-from ..access import current_scope, staff_required
-from ..db import db, utcnow
+from ..accounts.access import current_scope, staff_required
+from ..db import db
 from ..models import AccessCode, Group, Pupil, QuestionnaireVersion, SurveyRound, group_members
+from ..models.base import utcnow
 from ..questionnaires import QuestionnaireError
-from ..security import no_store
-from ..services import rounds as round_service
-from ..services import slips as slip_service
-from ..services.access_codes import format_code
-from ..services.audit_log import record_export
-from ..services.completion import round_summaries
-from ..services.questionnaire_store import sync_directory
-from ..services.rounds import MODE_LABELS, PHASE_LABELS, RoundError, RoundSettings
-from . import bp
+from ..questionnaires.store import sync_directory
+from . import operations as round_service
+from . import slips as slip_service
+from .completion import round_summaries
 from .forms import MODE_HINTS, ActionForm, EditRoundForm, ExtendForm, NewRoundForm, RoundForm
+from .operations import MODE_LABELS, PHASE_LABELS, RoundError, RoundSettings
+
+bp = Blueprint("rounds", __name__, template_folder="templates", url_prefix="/staff/rounds")
 
 STATE_ORDER = {"open": 0, "scheduled": 1, "closed": 2}
 
@@ -215,49 +213,83 @@ def _default_times(form: RoundForm) -> None:
 @bp.route("/new", methods=["GET", "POST"])
 @staff_required("admin", "lead")
 def new_round():
-    scope = current_scope()
     problem = _load_questionnaire_files() if request.method == "GET" else None
-    form = NewRoundForm()
-    form.questionnaire.choices = _questionnaire_choices()
-    form.groups.choices = _group_choices()
-    if scope.is_admin:
-        form.owner.choices = [SelectChoice(v, label) for v, label in round_service.owner_choices(db.session)]
-    else:
-        del form.owner
+    form = _new_round_form()
     if request.method == "GET":
         _default_times(form)
     else:
-        owner = _new_round_owner(form)
-        valid = form.validate_on_submit()
-        if owner is None and scope.is_admin:
-            form.owner.errors = [*form.owner.errors, "Choose the partnership or school the round belongs to."]
-        elif owner is None:
-            form.form_errors.append("Your account has no school or partnership, so it cannot set up rounds.")
-        elif not valid:
-            _show_more_problems(form, owner)
-        else:
-            try:
-                survey_round = round_service.create_round(
-                    db.session, _staff(), form.questionnaire.data, owner, _settings(form), utcnow())
-            except RoundError as exc:
-                db.session.rollback()
-                _show_problems(form, exc)
-            else:
-                db.session.commit()
-                codes = db.session.scalar(select(func.count(AccessCode.id)).where(
-                    AccessCode.round_id == survey_round.id))
-                flash(f"Round \u2018{survey_round.name}\u2019 created with {codes} code(s).", "success")
-                return redirect(url_for(".show_round", round_id=survey_round.id))
+        created = _create_from(form)
+        if created is not None:
+            codes = db.session.scalar(select(func.count(AccessCode.id)).where(AccessCode.round_id == created.id))
+            flash(f"Round \u2018{created.name}\u2019 created with {codes} code(s).", "success")
+            return redirect(url_for(".show_round", round_id=created.id))
     status = 400 if request.method == "POST" else 200
     return render_template("rounds/form.html", form=form, round=None, problem=problem,
                            mode_hints=MODE_HINTS, kept=[]), status
 
 
+def _new_round_form() -> NewRoundForm:
+    form = NewRoundForm()
+    form.questionnaire.choices = _questionnaire_choices()
+    form.groups.choices = _group_choices()
+    if current_scope().is_admin:
+        form.owner.choices = [SelectChoice(v, label) for v, label in round_service.owner_choices(db.session)]
+    else:
+        del form.owner
+    return form
+
+
+def _create_from(form: NewRoundForm) -> SurveyRound | None:
+    """Create the round the posted form describes (committed), or put the problems on the form."""
+    owner = _new_round_owner(form)
+    valid = form.validate_on_submit()
+    if owner is None and current_scope().is_admin:
+        form.owner.errors = [*form.owner.errors, "Choose the partnership or school the round belongs to."]
+    elif owner is None:
+        form.form_errors.append("Your account has no school or partnership, so it cannot set up rounds.")
+    elif not valid:
+        _show_more_problems(form, owner)
+    else:
+        try:
+            survey_round = round_service.create_round(
+                db.session, _staff(), form.questionnaire.data, owner, _settings(form), utcnow())
+        except RoundError as exc:
+            db.session.rollback()
+            _show_problems(form, exc)
+        else:
+            db.session.commit()
+            return survey_round
+    return None
+
+
 @bp.route("/<int:round_id>/edit", methods=["GET", "POST"])
 @staff_required("admin", "lead")
 def edit_round(round_id: int):
-    scope = current_scope()
-    survey_round = scope.round_or_404(db.session, round_id)
+    survey_round = current_scope().round_or_404(db.session, round_id)
+    form = _edit_round_form(survey_round)
+    offered = {c.value for c in form.groups.choices}
+    # Groups this user cannot choose from (archived, or outside their scope) stay as they are.
+    kept = [g for g in survey_round.groups if g.id not in offered]
+    if request.method == "POST" and not form.validate_on_submit():
+        _show_more_problems(form, round_service.owner_of_round(survey_round), survey_round, kept)
+    elif request.method == "POST":
+        try:
+            update = round_service.update_round(db.session, _staff(), survey_round, _settings(form, kept), utcnow())
+        except RoundError as exc:
+            db.session.rollback()
+            _show_problems(form, exc)
+        else:
+            db.session.commit()
+            extra = f" {update.codes_issued} new code(s) made." if update.codes_issued else ""
+            flash(f"Changes saved.{extra}" if update.changes else "Nothing was changed.",
+                  "success" if update.changes else "info")
+            return redirect(url_for(".show_round", round_id=survey_round.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("rounds/form.html", form=form, round=survey_round, problem=None,
+                           mode_hints=MODE_HINTS, kept=kept), status
+
+
+def _edit_round_form(survey_round: SurveyRound) -> EditRoundForm:
     zone = _zone()
     form = EditRoundForm(data={
         "name": survey_round.name, "phase": survey_round.phase, "mode": survey_round.mode,
@@ -267,29 +299,7 @@ def edit_round(round_id: int):
         "groups": [g.id for g in survey_round.groups],
     })
     form.groups.choices = _group_choices()
-    offered = {c.value for c in form.groups.choices}
-    # Groups this user cannot choose from (archived, or outside their scope) stay as they are.
-    kept = [g for g in survey_round.groups if g.id not in offered]
-    if request.method == "POST" and not form.validate_on_submit():
-        _show_more_problems(form, round_service.owner_of_round(survey_round), survey_round, kept)
-    elif request.method == "POST":
-        try:
-            update = round_service.update_round(db.session, _staff(), survey_round,
-                                                _settings(form, kept), utcnow())
-        except RoundError as exc:
-            db.session.rollback()
-            _show_problems(form, exc)
-        else:
-            db.session.commit()
-            if not update.changes:
-                flash("Nothing was changed.", "info")
-            else:
-                extra = f" {update.codes_issued} new code(s) made." if update.codes_issued else ""
-                flash(f"Changes saved.{extra}", "success")
-            return redirect(url_for(".show_round", round_id=survey_round.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("rounds/form.html", form=form, round=survey_round, problem=None,
-                           mode_hints=MODE_HINTS, kept=kept), status
+    return form
 
 
 def _act(round_id: int, action, done: str):
@@ -351,114 +361,3 @@ def extend_round(round_id: int):
     problems = " ".join(form.closes_at.errors)
     return _render_round(survey_round, extend_form=form, status=400,
                          error=f"The closing time was not moved. {problems}".strip())
-
-
-# ----- codes, slips, CSV -------------------------------------------------------------
-
-
-def _code_selection(round_id: int):
-    """Return (round, rows, filters) for the codes this user may print, from the query string."""
-    scope = current_scope()
-    survey_round = scope.round_or_404(db.session, round_id)
-    group = None
-    if request.args.get("group"):
-        group = request.args.get("group", type=int)
-        if group not in {g.id for g in scope.groups_of_round(db.session, survey_round)}:
-            abort(404)
-    pupil = None
-    if request.args.get("pupil"):
-        pupil = request.args.get("pupil", type=int)
-        if pupil is None:
-            abort(404)
-    unused = request.args.get("unused") == "1"
-    rows = slip_service.code_rows(db.session, survey_round, scope, group_id=group,
-                                  unused_only=unused, pupil_id=pupil)
-    filters = {k: v for k, v in (("group", group), ("unused", "1" if unused else None),
-                                 ("pupil", pupil)) if v}
-    return survey_round, rows, filters
-
-
-def _record_codes_export(survey_round: SurveyRound, what: str, rows, filters: dict) -> None:
-    """Note in the audit log that someone took a round's codes away (a page or a file)."""
-    # One pupil's slip is linked to the pupil (only when found: an unknown id has no row).
-    detail = {k: v for k, v in filters.items() if k != "pupil"}
-    record_export(db.session, _staff().id, what, pupil_id=filters.get("pupil") if rows else None, round=survey_round.id,
-                  codes=len(rows), **detail)
-    db.session.commit()
-
-
-def _download_name(survey_round: SurveyRound, extension: str) -> str:
-    stem = secure_filename(survey_round.name.lower().replace(" ", "-")) or "round"
-    return f"codes-{survey_round.id}-{stem[:60]}.{extension}"
-
-
-@bp.get("/<int:round_id>/codes")
-@staff_required()
-def codes(round_id: int):
-    survey_round, rows, filters = _code_selection(round_id)
-    groups = current_scope().groups_of_round(db.session, survey_round)
-    return no_store(Response(render_template(
-        "rounds/codes.html", round=survey_round, rows=rows, filters=filters, groups=groups)))
-
-
-@bp.get("/<int:round_id>/slips")
-@staff_required()
-def slips(round_id: int):
-    survey_round, rows, filters = _code_selection(round_id)
-    _record_codes_export(survey_round, "access-code slips (print page)", rows, filters)
-    address = slip_service.display_address(url_for("pupil.start", _external=True))
-    return no_store(Response(render_template(
-        "rounds/slips.html", round=survey_round, sheets=slip_service.sheets(rows), count=len(rows),
-        address=address, filters=filters,
-        groups=current_scope().groups_of_round(db.session, survey_round),
-        columns=slip_service.COLUMNS,
-    )))
-
-
-@bp.get("/<int:round_id>/slips.pdf")
-@staff_required()
-def slips_pdf(round_id: int):
-    survey_round, rows, filters = _code_selection(round_id)
-    _record_codes_export(survey_round, "access-code slips (PDF)", rows, filters)
-    address = slip_service.display_address(url_for("pupil.start", _external=True))
-    pdf = slip_service.slips_pdf(slip_service.slips_of(rows), address, title=survey_round.name)
-    response = Response(pdf, mimetype="application/pdf")
-    response.headers.set("Content-Disposition", "attachment",
-                         filename=_download_name(survey_round, "pdf"))
-    return no_store(response)
-
-
-@bp.get("/<int:round_id>/codes.csv")
-@staff_required()
-def codes_csv(round_id: int):
-    survey_round, rows, filters = _code_selection(round_id)
-    _record_codes_export(survey_round, "access codes (CSV)", rows, filters)
-    # The byte-order mark makes Excel read the names as UTF-8.
-    response = Response("\ufeff" + slip_service.codes_csv(rows), mimetype="text/csv")
-    response.headers.set("Content-Disposition", "attachment",
-                         filename=_download_name(survey_round, "csv"))
-    return no_store(response)
-
-
-@bp.route("/<int:round_id>/codes/<int:pupil_id>/reissue", methods=["GET", "POST"])
-@staff_required()
-def reissue_code(round_id: int, pupil_id: int):
-    scope = current_scope()
-    survey_round = scope.round_or_404(db.session, round_id)
-    rows = slip_service.code_rows(db.session, survey_round, scope, pupil_id=pupil_id)
-    if not rows:
-        abort(404)
-    form = ActionForm()
-    if form.validate_on_submit():
-        access = db.session.scalar(select(AccessCode).where(
-            AccessCode.round_id == survey_round.id, AccessCode.pupil_id == pupil_id))
-        slip_service.reissue_code(db.session, _staff(), access, utcnow())
-        db.session.commit()
-        flash(f"{rows[0].name} has a new code: {format_code(access.code)}. "
-              "The old code no longer works.", "success")
-        return redirect(url_for(".codes", round_id=survey_round.id, pupil=pupil_id))
-    return no_store(Response(render_template(
-        "rounds/reissue.html", round=survey_round, row=rows[0], form=form)))
-
-
-from . import research  # noqa: E402,F401  (the research export pages)

@@ -1,7 +1,7 @@
-"""Leads' set-up of schools and pupils: the partnership view, pupil records, roster import."""
+"""Schools and their pupils: the partnership's schools, each school's roll, a pupil's
+record, sharing, leavers and the roster import."""
 
-from flask import Blueprint
+from . import import_routes, pupil_routes  # noqa: F401  (their pages join the blueprint)
+from .routes import bp
 
-bp = Blueprint("schools", __name__, template_folder="templates", url_prefix="/staff/schools")
-
-from . import import_routes, pupil_routes, routes  # noqa: E402,F401
+__all__ = ["bp"]

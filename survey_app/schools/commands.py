@@ -10,16 +10,9 @@ from sqlalchemy import select
 
 from ..db import db
 from ..models import School
-from ..services.pupils import show_value
-from ..services.roster import (
-    MAX_BYTES,
-    TOO_BIG,
-    RosterFileError,
-    apply_import,
-    decode_upload,
-    parse_roster,
-    preview_import,
-)
+from .pupils import show_value
+from .roster import apply_import, preview_import
+from .roster_csv import MAX_BYTES, TOO_BIG, RosterFileError, decode_upload, parse_roster
 
 
 @click.command("list-schools")

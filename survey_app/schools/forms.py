@@ -19,8 +19,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..db import db
-from ..services.pupils import SEN_LABELS, STATUSES, YEAR_GROUPS, year_label
+from ..models.people import year_label
 from .operations import urn_problem
+from .pupils import SEN_LABELS, STATUSES, YEAR_GROUPS
 
 YEAR_MESSAGE = "Choose a year group from Reception to Year 14."
 

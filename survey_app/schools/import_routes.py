@@ -19,21 +19,15 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import NotFound
 from wtforms import SelectChoice
 
-from ..access import current_scope, staff_required
-from ..csv_safety import safe_row
-from ..db import db, utcnow
+from ..accounts.access import current_scope, staff_required
+from ..db import db
+from ..files.cells import safe_row
 from ..models import ChangeLog, PendingImport, School, StaffUser
-from ..services.roster import (
-    MAX_BYTES,
-    RosterFileError,
-    RosterPreview,
-    apply_import,
-    decode_upload,
-    parse_roster,
-    preview_import,
-)
-from . import bp
+from ..models.base import utcnow
 from .forms import ButtonForm, ConfirmImportForm, UploadRosterForm
+from .roster import RosterPreview, apply_import, preview_import
+from .roster_csv import MAX_BYTES, RosterFileError, decode_upload, parse_roster
+from .routes import bp
 
 PENDING_FOR = timedelta(hours=1)
 KIND = "pupils"

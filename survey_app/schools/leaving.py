@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from ..db import utcnow
+from ..audit.changes import record_change
 from ..models import Pupil, School, StaffUser
-from ..services.audit import record_change
+from ..models.base import utcnow
 
 
 def school_today(school: School) -> date:

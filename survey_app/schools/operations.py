@@ -1,4 +1,5 @@
-"""Setting up schools: create one, change its name or URN (each change logged)."""
+"""Writes of the schools area: create a school, change its name or URN, save a pupil's
+record from its edit page (each change logged)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Partnership, School, StaffUser
-from ..services.audit import diff_fields, record_change
+from ..audit.changes import diff_fields, record_change
+from ..flags.operations import set_flags
+from ..models import Partnership, Pupil, School, StaffUser
+from .leaving import set_left_on
+from .pupils import set_sharing, update_pupil
 
 URN_PATTERN = re.compile(r"^[0-9]{5,7}$")
 
@@ -63,4 +67,24 @@ def update_school(session: Session, staff: StaffUser | None, school: School, nam
     changes = diff_fields(school, {"name": name, "urn": urn})
     if changes:
         record_change(session, staff, "school", school.id, "edited", changes)
+    return changes
+
+
+def save_pupil_record(session: Session, staff: StaffUser, pupil: Pupil, values: dict, shared: bool | None,
+                      left_on, today, flag_ids: list[int]) -> dict:
+    """Save a pupil's edited record: the fields, the sharing choice (None when this user may
+    not set it), the leaving date and the flags; return what changed (empty: nothing).
+
+    Refuses (FlagError) a flag that no longer exists; the caller rolls back.
+    """
+    values = dict(values)
+    values["first_name"] = values["first_name"].strip()
+    values["surname"] = values["surname"].strip()
+    values["reg_group"] = (values["reg_group"] or "").strip() or None
+    values["gender"] = values["gender"] or None
+    changes = update_pupil(session, staff, pupil, values)
+    if shared is not None and set_sharing(session, staff, pupil, shared):
+        changes = {**changes, "shared_with_partnership": True}
+    changes |= set_left_on(session, staff, pupil, left_on, today)
+    changes |= set_flags(session, staff, pupil, flag_ids)
     return changes

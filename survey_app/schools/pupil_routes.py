@@ -6,26 +6,25 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from ..access import current_scope, staff_required
+from ..accounts.access import current_scope, staff_required
 from ..db import db
-from ..services.flags import FlagError, set_flags, settable_flags, visible_flags_of
-from ..services.pupils import (
+from ..flags.operations import FlagError, settable_flags, visible_flags_of
+from ..models.paging import page_of
+from .forms import GENDER_CHOICES, ButtonForm, PupilForm, PupilSearchForm
+from .leaving import school_today
+from .operations import save_pupil_record
+from .pupils import (
     EDITABLE,
     STATUSES,
     PupilFilters,
     can_set_sharing,
     groups_of,
-    page_of,
     pupil_history,
     pupils_query,
     reg_groups,
     set_archived,
-    set_sharing,
-    update_pupil,
 )
-from . import bp
-from .forms import GENDER_CHOICES, ButtonForm, PupilForm, PupilSearchForm
-from .leaving import school_today, set_left_on
+from .routes import bp
 
 
 @bp.get("/<int:school_id>/pupils")
@@ -66,32 +65,14 @@ def show_pupil(pupil_id: int):
 def edit_pupil(pupil_id: int):
     scope = current_scope()
     pupil = scope.pupil_or_404(db.session, pupil_id)
-    form = PupilForm(obj=pupil)
-    form.gender.choices = list(GENDER_CHOICES)
-    if pupil.gender and pupil.gender not in {choice.value for choice in GENDER_CHOICES}:
-        form.gender.choices.append(SelectChoice(pupil.gender))  # as the school's system wrote it
-    flags = settable_flags(db.session, scope, pupil)
-    form.flag_ids.choices = [SelectChoice(f.id, f.name) for f in flags]
-    if not form.is_submitted():
-        has = {f.id for f in pupil.flags}
-        form.flag_ids.data = [f.id for f in flags if f.id in has]
-    form.today = today = school_today(pupil.school)
     user = current_user._get_current_object()
-    may_share = can_set_sharing(user, pupil.school)
-    if not may_share:
-        del form.shared_with_partnership
+    form, flags = _pupil_form(scope, pupil, user)
     if form.validate_on_submit():
         values = {f: getattr(form, f).data for f in EDITABLE}
-        values["first_name"] = values["first_name"].strip()
-        values["surname"] = values["surname"].strip()
-        values["reg_group"] = (values["reg_group"] or "").strip() or None
-        values["gender"] = values["gender"] or None
+        shared = form.shared_with_partnership.data if "shared_with_partnership" in form else None
         try:
-            changes = update_pupil(db.session, user, pupil, values)
-            if may_share and set_sharing(db.session, user, pupil, form.shared_with_partnership.data):
-                changes = {**changes, "shared_with_partnership": True}
-            changes |= set_left_on(db.session, user, pupil, form.left_on.data, today)
-            changes |= set_flags(db.session, user, pupil, form.flag_ids.data)
+            changes = save_pupil_record(db.session, user, pupil, values, shared, form.left_on.data,
+                                        form.today, form.flag_ids.data)
         except FlagError as exc:  # a flag deleted while the page was open
             db.session.rollback()
             form.flag_ids.errors.append(str(exc))
@@ -101,6 +82,23 @@ def edit_pupil(pupil_id: int):
             return redirect(url_for(".show_pupil", pupil_id=pupil.id))
     return render_template("schools/pupil_form.html", form=form, pupil=pupil, flags=flags), \
         (400 if form.errors else 200)
+
+
+def _pupil_form(scope, pupil, user) -> tuple[PupilForm, list]:
+    """The edit form with the gender, flag and sharing choices this user has for this pupil."""
+    form = PupilForm(obj=pupil)
+    form.gender.choices = list(GENDER_CHOICES)
+    if pupil.gender and pupil.gender not in {choice.value for choice in GENDER_CHOICES}:
+        form.gender.choices.append(SelectChoice(pupil.gender))  # as the school's system wrote it
+    flags = settable_flags(db.session, scope, pupil)
+    form.flag_ids.choices = [SelectChoice(f.id, f.name) for f in flags]
+    if not form.is_submitted():
+        has = {f.id for f in pupil.flags}
+        form.flag_ids.data = [f.id for f in flags if f.id in has]
+    form.today = school_today(pupil.school)
+    if not can_set_sharing(user, pupil.school):
+        del form.shared_with_partnership
+    return form, flags
 
 
 def _set_archived(pupil_id: int, archived: bool):

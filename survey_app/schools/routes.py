@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 from wtforms import SelectChoice
 
-from ..access import current_scope, staff_required
+from ..accounts.access import current_scope, staff_required
+from ..accounts.scope import Scope
 from ..db import db
 from ..models import ChangeLog, Partnership, School, StaffUser
-from ..scope import Scope
-from ..services.pupils import (
+from ..models.people import short_year, year_label
+from .forms import ButtonForm, SchoolForm
+from .operations import SchoolError, create_school, update_school
+from .pupils import (
     FIELD_LABELS,
     archived_count,
     can_set_sharing,
     pupil_counts,
     set_school_sharing,
     sharing_counts,
-    short_year,
     show_value,
     year_group_counts,
-    year_label,
 )
-from . import bp
-from .forms import ButtonForm, SchoolForm
-from .operations import SchoolError, create_school, update_school
+
+bp = Blueprint("schools", __name__, template_folder="templates", url_prefix="/staff/schools")
+
 
 
 @bp.context_processor

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import Blueprint, render_template
 from sqlalchemy import func, select
 
-from ..access import current_scope, staff_required
-from ..db import db, utcnow
-from ..services.completion import round_summaries
-from . import bp
+from ..accounts.access import current_scope, staff_required
+from ..db import db
+from ..models.base import utcnow
+from ..rounds.completion import round_summaries
+
+bp = Blueprint("staff", __name__, template_folder="templates", url_prefix="/staff")
+
 
 
 @bp.get("/")

@@ -82,7 +82,7 @@ CHART = "[data-chart='profile-chart-data'] .main-svg"
 
 def prepare_staff_world(world) -> None:
     """Give the world's round answers: every pupil of Group A but the first has finished."""
-    from tests.test_profiles import answer_round
+    from tests.profiles.test_profiles import answer_round
 
     answer_round(world, world.round, [*world.pupils[1:], world.pupil2], level=2.6, seed=5)
 

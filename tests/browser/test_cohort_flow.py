@@ -17,10 +17,11 @@ from axe_playwright_python.sync_playwright import Axe
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
+from survey_app.accounts.scope import Scope
 from survey_app.cohort.build import cohort_report
 from survey_app.cohort.selection import CohortSelection, Split
-from survey_app.db import db, utcnow
-from survey_app.scope import Scope
+from survey_app.db import db
+from survey_app.models.base import utcnow
 from tests.browser.staff import collect_axe, sign_in_staff, start_axe
 from tests.browser.support import save_screenshot
 from tests.cohort_data import add_pupils, add_rounds, fill

@@ -19,7 +19,7 @@ from pathlib import Path
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
-from survey_app.services.upn import make_upn
+from survey_app.models.upn import make_upn
 from tests.browser.staff import (
     STAFF_PAGES,
     collect_axe,

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from survey_app.db import db
 from survey_app.models import AccessCode, Group, Pupil, SurveyRound
-from survey_app.services.upn import make_upn
+from survey_app.models.upn import make_upn
 from tests.browser.pupil import sign_in, statement, wait_saved
 from tests.browser.staff import open_now_close_later, sign_in_staff, write_roster
 from tests.conftest import StaffWorld

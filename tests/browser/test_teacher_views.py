@@ -19,7 +19,7 @@ from survey_app.models import AuditEvent, SupportEntry
 from tests.browser.support import VIEWPORTS, save_screenshot
 from tests.browser.test_accessibility import report
 from tests.conftest import TEST_PASSWORD, StaffWorld
-from tests.test_profiles import answer_round, second_round
+from tests.profiles.test_profiles import answer_round, second_round
 
 
 def sign_in_staff(page, email: str) -> None:

@@ -1,0 +1,1 @@
+"""The demo partnership: schools, pupils, groups, staff and rounds with plausible answers."""

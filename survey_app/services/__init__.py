@@ -1,1 +1,0 @@
-"""The write side: operations called by routes and CLI alike, never reading `request`."""
