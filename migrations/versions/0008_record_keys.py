@@ -1,6 +1,7 @@
-"""record keys: a random key per pupil and the score offsets derived from it
+"""record keys: random keys per pupil and the score offsets derived from them
 
-Every pupil gets a random 62-bit record key (stored, never shown); every finished
+Every pupil gets a random 62-bit record key and an independent 32-bit cell key (stored,
+never shown); every finished
 response's scores get the fixed offsets (offset_1 .. offset_12) they carry into figures
 that protect pupils the viewer may not see one by one; round statistics keep the cell
 keys of their pupils. The offsets are worked out here as survey_app/privacy/keys.py does
@@ -45,6 +46,7 @@ def upgrade():
     # Plain ADD COLUMN (no batch rebuild on SQLite: rebuilding pupils would cascade deletes).
     # record_key stays nullable in the schema for that reason; every pupil has one.
     op.add_column('pupils', sa.Column('record_key', sa.BigInteger(), nullable=True))
+    op.add_column('pupils', sa.Column('cell_key', sa.BigInteger(), nullable=True))
     for i in range(1, SLOTS + 1):
         op.add_column('response_scores', sa.Column(f'offset_{i}', sa.Float(), nullable=True))
     op.add_column('round_factor_stats', sa.Column('key_sum', sa.BigInteger(), nullable=False, server_default='0'))
@@ -57,8 +59,8 @@ def upgrade():
         keys[pupil_id] = secrets.randbits(62)
     items = list(keys.items())
     for start in range(0, len(items), 1000):
-        conn.execute(sa.text('UPDATE pupils SET record_key = :k WHERE id = :i'),
-                     [{'k': k, 'i': i} for i, k in items[start:start + 1000]])
+        conn.execute(sa.text('UPDATE pupils SET record_key = :k, cell_key = :c WHERE id = :i'),
+                     [{'k': k, 'c': secrets.randbits(32), 'i': i} for i, k in items[start:start + 1000]])
 
     factors = {}
     for version_id, definition in conn.execute(sa.text('SELECT id, definition FROM questionnaire_versions')):
@@ -94,7 +96,7 @@ def upgrade():
 def downgrade():
     drops = [('round_factor_stats', 'alpha_key_sum'), ('round_factor_stats', 'key_sum')]
     drops += [('response_scores', f'offset_{i}') for i in range(SLOTS, 0, -1)]
-    drops += [('pupils', 'record_key')]
+    drops += [('pupils', 'cell_key'), ('pupils', 'record_key')]
     if op.get_bind().dialect.name == 'sqlite':
         # SQLite's own DROP COLUMN: a batch rebuild would drop and re-create pupils, and
         # dropping it deletes every row that cascades from a pupil (answers included).

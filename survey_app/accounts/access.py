@@ -98,11 +98,24 @@ def enforce_staff_session_limits() -> None:
 
 
 def sign_in_waits():
-    """Return the wrong-password counts, kept where the rate limits are (every worker's)."""
+    """Return the wrong-password counts, kept where the rate limits are (every worker's).
+
+    With the route limits switched off (RATELIMIT_ENABLED=0) the limiter has no storage, but
+    the waits after wrong passwords still apply: they get the same storage of their own.
+    """
     from ..extensions import limiter
     from .waits import SignInWaits
 
-    return SignInWaits(limiter.storage, current_app.config.get("RATELIMIT_KEY_PREFIX") or "")
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
+    if limiter.enabled:
+        return SignInWaits(limiter.storage, prefix)
+    storage = current_app.extensions.get("sign_in_waits_storage")
+    if storage is None:
+        from limits.storage import storage_from_string
+
+        storage = storage_from_string(current_app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+        current_app.extensions["sign_in_waits_storage"] = storage
+    return SignInWaits(storage, prefix)
 
 
 def current_scope() -> Scope:

@@ -17,7 +17,7 @@ The split of a cohort into two sub-groups is one more GROUP BY column ("side": 1
 
 Disclosure control (privacy.disclosure): given the condition on the pupils whom the viewer
 may not see one by one (`protected`), every aggregate also counts those pupils and sums
-their record keys' cell parts (a `Protection`), and their scores enter every sum with the
+their cell keys (a `Protection`), and their scores enter every sum with the
 fixed offset stored beside them (response_scores.offset_i), bands and changes included.
 """
 
@@ -173,7 +173,7 @@ def _factors_as_rows(session, shared, before_q: Questionnaire, after_q: Question
                      cohort, split_inside, guard: Protected | None):
     """Return a subquery with one row per pupil, later round and shared factor: side,
     round_id, k (the factor's number), before, after, band_before, band_after (and, with a
-    guard, the pupil's protected flag and cell part, and adjusted scores and bands).
+    guard, the pupil's protected flag and cell key, and adjusted scores and bands).
 
     Each pupil's baseline row is joined to their later rows first (one row per pupil and
     round), then turned into a row per factor: on PostgreSQL by a LATERAL VALUES list, on

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..privacy.keys import new_record_key
+from ..privacy.keys import new_cell_key, new_record_key
 from .base import Base, UTCDateTime, utcnow
 
 group_members = Table(
@@ -98,6 +98,7 @@ class Pupil(Base):
     # perturbed by it (privacy/keys.py). Backups carry it; erasure removes it. Every pupil
     # has one; the column allows NULL only so SQLite could add it without a table rebuild.
     record_key: Mapped[int | None] = mapped_column(BigInteger, default=new_record_key)
+    cell_key: Mapped[int | None] = mapped_column(BigInteger, default=new_cell_key)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -2,7 +2,7 @@
 
 A figure is protected when it counts at least one pupil the viewer may not see one by
 one. What a figure needs to know about those pupils is a `Protection`: how many there
-are, and their cell key (the sum of their record keys' cell parts, keys.py). The
+are, and their cell key (the sum of their own cell keys, keys.py). The
 database sums both alongside every aggregate.
 
 - **Scores** carry each protected pupil's fixed offset (keys.score_offset) into the sums
@@ -38,7 +38,7 @@ PRIVACY_NOTE = "Small adjustments protect pupils\u2019 privacy, so totals may no
 @dataclass(frozen=True, slots=True)
 class Protection:
     """The pupils of one figure whom the viewer may not see one by one: how many, and the
-    sum of their record keys' cell parts modulo 2**32 (the figure's cell key)."""
+    sum of their cell keys modulo 2**32 (the figure's cell key)."""
 
     count: int = 0
     key: int = 0

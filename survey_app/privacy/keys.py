@@ -1,15 +1,16 @@
 """Record keys: the stored random number behind every pupil's disclosure control.
 
-Each pupil gets a random 62-bit record key when the pupil is created. It is stored with
-the pupil, never shown, carried by backups and erased with the pupil. Two things are
-derived from it:
+Each pupil gets two random numbers when the pupil is created, stored with the pupil,
+never shown, carried by backups and erased with the pupil:
 
-- the pupil's *cell-key part* (the key modulo 2**32): a figure's cell key is the sum of
-  the cell-key parts of the protected pupils it counts, modulo 2**32, as in the cell-key
-  method of the Australian Bureau of Statistics and the ONS. The same set of pupils has
-  the same cell key everywhere; a set that differs by one pupil has an unrelated one.
-- the pupil's *score offsets*: for each factor, a fixed offset that the pupil's score
-  carries into every protected figure. It has a part that is the same at every round (so
+- a *cell key* (32 bits): a figure's cell key is the sum of the cell keys of the
+  protected pupils it counts, modulo 2**32, as in the cell-key method of the Australian
+  Bureau of Statistics and the ONS. The same set of pupils has the same cell key
+  everywhere; a set that differs by one pupil has an unrelated one.
+- a *record key* (62 bits), independent of the cell key (so what count noise might
+  betray of cell keys tells nothing about it), from which come the pupil's *score
+  offsets*: for each factor, a fixed offset that the pupil's score carries into every
+  protected figure. It has a part that is the same at every round (so
   averaging a pupil's rounds does not wear it away) and a smaller part that is new at
   each round (so a pupil's change between rounds is not given away either). Both are
   normal and continuous: no edge where an adjusted score pins the true one, and no grid.
@@ -40,9 +41,9 @@ def new_record_key() -> int:
     return secrets.randbits(KEY_BITS)
 
 
-def cell_part(record_key: int) -> int:
-    """Return the part of a record key that cell keys add up (key mod 2**32)."""
-    return record_key % CELL_KEY_MODULUS
+def new_cell_key() -> int:
+    """Return a fresh random cell key (0 <= key < 2**32), independent of the record key."""
+    return secrets.randbits(32)
 
 
 def _normal(record_key: int, *parts: object) -> float:

@@ -7,7 +7,7 @@ Round statistics (statistics.py) and cohort reports (cohort.queries) read it.
 
 Disclosure control (privacy.disclosure): given the condition on the pupils whom the viewer
 may not see one by one (`protected`), every aggregate also counts those pupils and sums
-their record keys' cell parts (a `Protection`), and their scores enter every sum with the
+their cell keys (a `Protection`), and their scores enter every sum with the
 fixed offset stored beside them (response_scores.offset_i).
 """
 
@@ -87,7 +87,7 @@ class Protected:
     def __init__(self, condition: ColumnElement[bool]):
         self.condition = condition
         self.flag = case((condition, 1), else_=0)
-        self.cell = case((condition, Pupil.record_key % CELL_KEY_MODULUS), else_=0)
+        self.cell = case((condition, Pupil.cell_key), else_=0)
 
     def adjusted(self, score, offset):
         """The score as protected figures count it: with its offset when the pupil is protected.
@@ -97,9 +97,9 @@ class Protected:
         return score + case((self.condition, offset), else_=0)
 
     def count_and_key(self, present) -> list:
-        """Aggregates: protected pupils for whom `present` holds, and their cell parts' sum."""
+        """Aggregates: protected pupils for whom `present` holds, and their cell keys' sum."""
         return [func.sum(case((and_(self.condition, present), 1), else_=0)),
-                func.sum(case((and_(self.condition, present), Pupil.record_key % CELL_KEY_MODULUS), else_=0))]
+                func.sum(case((and_(self.condition, present), Pupil.cell_key), else_=0))]
 
 
 def protection_of(count, key) -> Protection:

@@ -256,3 +256,27 @@ def test_passwords_need_twelve_characters_and_strong_ones_pass():
     assert staff_accounts.password_problems("teacher-lamp-fjord", "teacher@example.org") == [
         "Do not include your email name in the password."]
     assert "your name or email" in staff_accounts.password_problems("hannahsmith1", "", "Hannah Smith")[0]
+
+
+def test_staff_sign_in_works_with_the_route_limits_switched_off(database_url):
+    """RATELIMIT_ENABLED=0 turns off the routes' limits; sign-in (and its waits after wrong
+    passwords) must still work, not fail for want of the limiter's storage."""
+    from tests.conftest import StaffWorld, make_test_app
+
+    app = make_test_app(database_url, RATELIMIT_ENABLED=False)
+    with app.app_context():
+        from tests.conftest import _reset_tables
+
+        _reset_tables(database_url)
+        world = StaffWorld(app)
+        client = app.test_client()
+        page = client.get("/staff/sign-in")
+        wrong = client.post("/staff/sign-in", data={"email": world.lead.email, "password": "not the password",
+                                                    "csrf_token": csrf_from(page.text)})
+        assert wrong.status_code == 400
+        page = client.get("/staff/sign-in")
+        right = client.post("/staff/sign-in", data={"email": world.teacher.email, "password": TEST_PASSWORD,
+                                                    "csrf_token": csrf_from(page.text)})
+        assert right.status_code == 302
+        db.session.remove()
+        db.engine.dispose()
