@@ -317,11 +317,11 @@ class FigureBuilder:
 
 ADJUSTMENT_NOTE = (
     "Figures that include pupils you may not see one by one are worked out from adjusted scores: each such "
-    "pupil's score is moved by a fixed amount (about 40 points either way, typically), different for every "
+    "pupil\u2019s score is moved by a fixed amount (about 40 points either way, typically), different for every "
     "pupil and factor, and counts by up to 2. Means and changes stay close to the true ones when such pupils "
     "are few among many, or when there are hundreds of them; their confidence intervals and p-values include "
     "the adjustment (they are wider); effect sizes are smaller and SDs larger than the true ones; more of those "
-    "pupils appear to change band or to change reliably than really did. Cronbach's alpha is worked out over "
+    "pupils appear to change band or to change reliably than really did. Cronbach\u2019s alpha is worked out over "
     "the pupils you may see one by one only."
 )
 
