@@ -157,5 +157,16 @@ def load_config(instance_path: str) -> dict:
         # is a few hundred; a file of thousands is a mistake, and slow to check).
         "PAPER_IMPORT_MAX_ROWS": int(os.environ.get("PAPER_IMPORT_MAX_ROWS", 5000)),
         "BENCHMARK_ENDPOINTS": _flag("BENCHMARK_ENDPOINTS", False),
+        # The job queue (survey_app/jobs/): Huey on a SQLite file under instance/ by
+        # default, on Redis in production; `immediate` runs each job where it is queued
+        # (tests only). A running job silent for JOB_LEASE_SECONDS lost its worker.
+        "JOBS_QUEUE": os.environ.get("JOBS_QUEUE") or ("redis" if production else "sqlite"),
+        "JOBS_QUEUE_NAME": os.environ.get("JOBS_QUEUE_NAME", "survey-jobs"),
+        "JOBS_SQLITE_PATH": os.environ.get("JOBS_SQLITE_PATH") or str(Path(instance_path) / "jobs.sqlite3"),
+        "JOBS_REDIS_URL": os.environ.get("JOBS_REDIS_URL") or os.environ.get("REDIS_URL") or "",
+        "JOB_LEASE_SECONDS": float(os.environ.get("JOB_LEASE_SECONDS", 60)),
+        "JOB_RETRY_DELAY_SECONDS": float(os.environ.get("JOB_RETRY_DELAY_SECONDS", 5)),
+        # A roster file of more rows than this is imported by the worker, not the request.
+        "IMPORT_QUEUE_ROWS": int(os.environ.get("IMPORT_QUEUE_ROWS", 300)),
     }
     return config

@@ -120,6 +120,8 @@ def make_test_app(url: str, **extra):
         "SERVER_NAME": None,
         "RATELIMIT_STORAGE_URI": "memory://",
         "SESSION_COOKIE_SECURE": False,
+        # Jobs run where they are queued, except in the tests about the queue (tests/jobs/).
+        "JOBS_QUEUE": "immediate",
     }
     config.update(extra)
     app = create_app(config)

@@ -9,13 +9,13 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 from flask_login import current_user
 
 from ..accounts.access import current_scope, staff_required
-from ..accounts.scope import Scope
 from ..db import db
+from ..jobs import enqueue
+from ..jobs.queries import job_for, page_state, stored_file
 from ..memory import trim
-from ..models import StaffUser
 from ..models.base import utcnow
-from . import jobs
 from .build import CohortError, check_filters, cohort_report, selected_rounds, split_labels
+from .jobs import EXPORT
 from .options import selection_options
 from .selection import parse_selection
 
@@ -160,41 +160,22 @@ def start_export():
         split_labels(db.session, current_scope(), parsed.selection)
     except CohortError as exc:
         abort(400, str(exc))
-    job = jobs.create_job(db.session, current_user, "cohort-" + fmt, {"selection": query, "format": fmt},
-                          utcnow())
-    db.session.commit()
-    jobs.run_in_background(current_app._get_current_object(), job.id, _export_work)
+    job = enqueue(EXPORT, session=db.session, staff=current_user, selection=query, format=fmt)
     return redirect(url_for("cohort.export_status", token=job.token))
-
-
-def _export_work(session, job, progress):
-    """Build the report in the background thread; the export is drawn in a child process."""
-    from .exports.isolated import BACKGROUND_TIMEOUT_S, export_isolated
-
-    staff = session.get(StaffUser, job.staff_id)
-    parsed = parse_selection(parse_qs(job.params["selection"]))
-    progress(0.05, "Working out the statistics")
-    report = cohort_report(session, Scope(staff), parsed.selection, utcnow(), _threshold(), _zone())
-    session.commit()
-    exported = export_isolated(report, job.params["format"], progress=lambda f, m: progress(0.1 + 0.9 * f, m),
-                               timeout=BACKGROUND_TIMEOUT_S)
-    _record_export(report, job.params["format"], staff_id=staff.id, session=session)
-    session.commit()
-    return exported.filename, exported.mimetype, exported.data
 
 
 @bp.get("/exports/<token>")
 @staff_required()
 def export_status(token: str):
-    job = jobs.job_for(db.session, current_user, token) or abort(404)
-    return render_template("cohort/export_status.html", job=job, state=jobs.status_of(job, utcnow()))
+    job = job_for(db.session, current_user, token) or abort(404)
+    return render_template("cohort/export_status.html", job=job, state=page_state(job))
 
 
 @bp.get("/exports/<token>.json")
 @staff_required()
 def export_status_json(token: str):
-    job = jobs.job_for(db.session, current_user, token) or abort(404)
-    state = jobs.status_of(job, utcnow())
+    job = job_for(db.session, current_user, token) or abort(404)
+    state = page_state(job)
     if state["status"] == "done":
         state["download"] = url_for("cohort.export_download", token=token)
     return jsonify(state)
@@ -203,8 +184,8 @@ def export_status_json(token: str):
 @bp.get("/exports/<token>/download")
 @staff_required()
 def export_download(token: str):
-    job = jobs.job_for(db.session, current_user, token) or abort(404)
-    content = jobs.stored_file(job) if job.status == "done" else None
+    job = job_for(db.session, current_user, token) or abort(404)
+    content = stored_file(job)
     if content is None:
         abort(404)
     return send_file(_bytes_io(content), mimetype=job.mimetype, as_attachment=True,

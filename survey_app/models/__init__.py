@@ -1,7 +1,8 @@
 """Typed SQLAlchemy 2 models, grouped by subject."""
 
 from .audit import ChangeLog, PendingImport
-from .cohorts import ExportJob, PupilFlag, pupil_flag_members
+from .cohorts import PupilFlag, pupil_flag_members
+from .jobs import Job
 from .people import Group, Partnership, Pupil, School, group_members
 from .profiles import SUPPORT_KINDS, AuditEvent, RoundFactorStats, SupportEntry
 from .responses import FACTOR_SLOTS, Answer, FactorScore, Response, ResponseScores
@@ -9,7 +10,7 @@ from .staff import ROLES, PasswordReset, StaffUser, group_staff
 from .surveys import MODES, PHASES, AccessCode, QuestionnaireVersion, SurveyRound, round_groups
 
 __all__ = [
-    "ExportJob",
+    "Job",
     "PupilFlag",
     "pupil_flag_members",
     "MODES",

@@ -1,17 +1,13 @@
-"""Custom pupil flags (e.g. "mentored") and exports that run in the background."""
+"""Custom pupil flags (e.g. "mentored")."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Column,
     ForeignKey,
     Index,
-    Integer,
-    LargeBinary,
     String,
     Table,
     Text,
@@ -55,27 +51,3 @@ class PupilFlag(Base):
     school = relationship("School")
     partnership = relationship("Partnership")
     pupils = relationship("Pupil", secondary=pupil_flag_members, viewonly=True)
-
-
-class ExportJob(Base):
-    """An export made in the background; kept in the database so any worker can report
-    its progress and serve the file. Removed after a day."""
-
-    __tablename__ = "export_jobs"
-    __table_args__ = (Index("ix_export_jobs_staff_id_created_at", "staff_id", "created_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token: Mapped[str] = mapped_column(String(64), unique=True)
-    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(40))
-    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # queued, running, done, failed
-    status: Mapped[str] = mapped_column(String(20), default="queued")
-    progress: Mapped[int] = mapped_column(Integer, default=0)
-    message: Mapped[str] = mapped_column(String(300), default="")
-    filename: Mapped[str | None] = mapped_column(String(200))
-    mimetype: Mapped[str | None] = mapped_column(String(100))
-    # Megabytes: read only by the download (cohort.jobs.stored_file), not with the job.
-    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

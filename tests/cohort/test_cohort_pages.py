@@ -12,7 +12,7 @@ import pingouin
 import pytest
 
 from survey_app.db import db
-from survey_app.models import AuditEvent, ExportJob
+from survey_app.models import AuditEvent, Job
 from tests.cohort_data import add_pupils, add_rounds, fill, item_rows
 from tests.conftest import csrf_from, login_as, need_chart_browser
 
@@ -153,12 +153,12 @@ def test_background_export_needs_csrf_and_runs(client, cohort):
     login_as(client, world.lead)
     refused = client.post("/staff/cohort/exports", data={"format": "zip", "selection": query(rounds)})
     assert refused.status_code == 400
-    assert db.session.query(ExportJob).count() == 0
+    assert db.session.query(Job).count() == 0
     page = client.get(f"/staff/cohort/?{query(rounds)}")
     token = csrf_from(page.text)
     bad = client.post("/staff/cohort/exports", data={"format": "exe", "selection": query(rounds),
                                                      "csrf_token": token})
-    assert bad.status_code == 400 and db.session.query(ExportJob).count() == 0
+    assert bad.status_code == 400 and db.session.query(Job).count() == 0
     started = client.post("/staff/cohort/exports", data={"format": "zip", "selection": query(rounds),
                                                          "csrf_token": token})
     assert started.status_code == 302

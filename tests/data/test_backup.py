@@ -97,7 +97,7 @@ def populate(sw) -> None:
         AccessCode,
         AuditEvent,
         ChangeLog,
-        ExportJob,
+        Job,
         PasswordReset,
         PendingImport,
         PupilFlag,
@@ -142,7 +142,7 @@ def populate(sw) -> None:
                    detail={"nested": {"list": [1, 2.5, None, True, "é"]}, "empty": {}}),
         ChangeLog(staff_id=sw.lead.id, entity="pupil", entity_id=pupil.id, action="edit",
                   changes={"surname": ["Old", "New"]}),
-        ExportJob(token="t" * 64, staff_id=sw.lead.id, kind="cohort.xlsx", params={"rounds": [1, 2]},
+        Job(token="t" * 64, staff_id=sw.lead.id, kind="cohort.xlsx", params={"rounds": [1, 2]},
                   status="done", progress=100, content=bytes(range(256)) + b"\x00end",
                   finished_at=datetime(2025, 3, 1, 12, 0, 0, 1, tzinfo=UTC)),
         PasswordReset(staff_id=sw.teacher.id, token_hash="h" * 64, created_by_id=sw.admin.id,
@@ -158,7 +158,7 @@ MUST_HAVE_ROWS = {
     "partnerships", "schools", "pupils", "groups", "group_members", "group_staff", "staff_users",
     "questionnaire_versions", "survey_rounds", "round_groups", "access_codes", "responses",
     "answers", "factor_scores", "support_entries", "round_factor_stats", "audit_events",
-    "change_log", "export_jobs", "password_resets", "pending_imports", "pupil_flags",
+    "change_log", "jobs", "password_resets", "pending_imports", "pupil_flags",
     "pupil_flag_members",
 }
 

@@ -17,6 +17,7 @@
       download.hidden = false;
       var link = download.querySelector("a");
       if (link && state.download) { link.href = state.download; link.textContent = "Download " + state.filename; }
+      if (link && state.next) { link.href = state.next.url; link.textContent = state.next.text; }
       return false;
     }
     if (state.status === "failed") { message.textContent = state.message; return false; }
