@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Set up and start the app on SQLite with demo data at http://127.0.0.1:5000
+# Set up and start the app on SQLite with demo data at http://127.0.0.1:5000, with the job
+# queue's worker beside the development server; stopping this script (Ctrl-C, or SIGTERM
+# to its process) stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh requirements.txt
@@ -8,7 +10,7 @@ mkdir -p instance
 [ -f instance/dev-secret-key ] || .venv/bin/python -c "import secrets; print(secrets.token_hex(32))" > instance/dev-secret-key
 export SECRET_KEY="${SECRET_KEY:-$(cat instance/dev-secret-key)}"
 export SURVEY_ENV="${SURVEY_ENV:-development}"
-flask() { .venv/bin/flask --app survey_app "$@"; }
+flask() { .venv/bin/python -m flask --app survey_app "$@"; }
 echo "==> Building the database (flask db upgrade)"
 flask db upgrade
 echo "==> Demo data"
@@ -22,4 +24,13 @@ with open("instance/demo-codes.csv", newline="") as handle:
         print(f"  {row['code'][:4]}-{row['code'][4:]}  {row['first_name']} {row['surname']}, Year {row['year_group']}, {row['school']}")
 PY
 echo
-exec .venv/bin/flask --app survey_app run --host 127.0.0.1 --port "${PORT:-5000}"
+echo "==> Job queue worker (exports, large imports) and the development server"
+pids=()
+stop() { trap - EXIT INT TERM; kill "${pids[@]}" 2>/dev/null || true; wait || true; }
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+.venv/bin/python -m flask --app survey_app worker & pids+=($!)
+.venv/bin/python -m flask --app survey_app run --host 127.0.0.1 --port "${PORT:-5000}" & pids+=($!)
+# Whichever stops first (or this script being stopped) stops the other.
+wait -n
