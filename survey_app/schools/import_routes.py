@@ -12,7 +12,7 @@ import io
 import secrets
 from datetime import timedelta
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -22,9 +22,11 @@ from wtforms import SelectChoice
 from ..accounts.access import current_scope, staff_required
 from ..db import db
 from ..files.cells import safe_row
+from ..jobs import enqueue
 from ..models import ChangeLog, PendingImport, School, StaffUser
 from ..models.base import utcnow
 from .forms import ButtonForm, ConfirmImportForm, UploadRosterForm
+from .jobs import IMPORT
 from .roster import RosterPreview, apply_import, preview_import
 from .roster_csv import MAX_BYTES, RosterFileError, decode_upload, parse_roster
 from .routes import bp
@@ -115,6 +117,8 @@ def confirm_roster(token: str):
     if claimed != 1:
         db.session.rollback()
         raise NotFound()
+    if _rows(preview) > current_app.config.get("IMPORT_QUEUE_ROWS", 300):
+        return _queue_import(pending, school, preview)
     try:
         result = apply_import(db.session, school, current_user, preview, filename=pending.filename)
         db.session.commit()
@@ -125,6 +129,17 @@ def confirm_roster(token: str):
                                "this school's pupils at the same moment, so nothing was imported. "
                                "Check the preview again and confirm.")
     return redirect(url_for(".import_result", school_id=school.id, log_id=result.log_id))
+
+
+def _rows(preview: RosterPreview) -> int:
+    return len(preview.to_add) + len(preview.to_change) + len(preview.unchanged) + len(preview.problems)
+
+
+def _queue_import(pending: PendingImport, school: School, preview: RosterPreview):
+    """A large file is imported by the job queue's worker; the lead follows it on the job's page."""
+    job = enqueue(IMPORT, session=db.session, staff=current_user, upload=pending.content.encode("utf-8"),
+                  school_id=school.id, filename=pending.filename, digest=preview.digest())
+    return redirect(url_for("jobs.job_page", token=job.token))
 
 
 @bp.post("/import/<token>/cancel")

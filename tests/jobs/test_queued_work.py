@@ -1,0 +1,59 @@
+"""Long work that goes on the queue: a large roster import, confirmed by a lead, is done
+by the worker (here run in the test's own process, one job at a time) and the lead's job
+page shows the outcome; a preview that changed in between imports nothing. Both databases."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from survey_app.db import db
+from survey_app.jobs.runner import run_job
+from survey_app.models import Job, PendingImport, Pupil
+from tests.conftest import csrf_from, login_as
+from tests.schools.test_roster_import import pupils_csv, upload
+
+
+def _count(model, *where) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def _confirm(client, school_id: int, csv_text: str):
+    resp = upload(client, school_id, csv_text.encode(), "big.csv")
+    preview = client.get(resp.location).text
+    digest = preview.split('name="digest" type="hidden" value="')[1].split('"')[0]
+    return client.post(resp.location + "/confirm", data={"csrf_token": csrf_from(preview), "digest": digest})
+
+
+def test_a_large_import_is_done_by_the_worker_and_its_page_shows_the_result(app, client, staff_world):
+    app.config["IMPORT_QUEUE_ROWS"] = 20
+    login_as(client, staff_world.lead)
+    school = staff_world.school.id
+    before = _count(Pupil)
+    queued = _confirm(client, school, pupils_csv(25))
+    assert queued.status_code == 302 and "/staff/jobs/" in queued.location
+    assert _count(Pupil) == before and _count(PendingImport) == 0  # claimed; nothing written yet
+    waiting = client.get(queued.location)
+    assert waiting.status_code == 200 and "Waiting for a worker" in waiting.text
+    job = db.session.scalar(sa.select(Job))
+    run_job(app, app.extensions["huey"], job.id)
+    assert _count(Pupil) == before + 25
+    state = client.get(queued.location + ".json").get_json()
+    assert state["status"] == "done" and state["summary"]["added"] == 25
+    assert "/imports/" in state["next"]["url"] and client.get(state["next"]["url"]).status_code == 200
+    assert db.session.scalar(sa.select(Job.content).where(Job.id == job.id)) is None  # the upload is gone
+    # Only the lead who started it sees the job.
+    login_as(client, staff_world.other_lead)
+    assert client.get(queued.location).status_code == 404
+
+
+def test_a_queued_import_whose_preview_changed_imports_nothing(app, client, staff_world):
+    app.config["IMPORT_QUEUE_ROWS"] = 20
+    login_as(client, staff_world.lead)
+    queued = _confirm(client, staff_world.school.id, pupils_csv(25))
+    _confirm(client, staff_world.school.id, pupils_csv(2, start=3))  # small: imported at once
+    before = _count(Pupil)
+    job = db.session.scalar(sa.select(Job))
+    run_job(app, app.extensions["huey"], job.id)
+    state = client.get(queued.location + ".json").get_json()
+    assert state["status"] == "failed" and "changed after you looked at the preview" in state["message"]
+    assert _count(Pupil) == before
