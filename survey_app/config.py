@@ -166,6 +166,13 @@ def load_config(instance_path: str) -> dict:
         "JOBS_REDIS_URL": os.environ.get("JOBS_REDIS_URL") or os.environ.get("REDIS_URL") or "",
         "JOB_LEASE_SECONDS": float(os.environ.get("JOB_LEASE_SECONDS", 60)),
         "JOB_RETRY_DELAY_SECONDS": float(os.environ.get("JOB_RETRY_DELAY_SECONDS", 5)),
+        # Every night at NIGHTLY_JOBS_HOUR:15 (UTC) the worker queues a backup into
+        # BACKUP_DIR (when set; the newest BACKUP_KEEP are kept) and, with
+        # NIGHTLY_RETENTION on, the retention job.
+        "NIGHTLY_JOBS_HOUR": int(os.environ.get("NIGHTLY_JOBS_HOUR", 2)),
+        "BACKUP_DIR": os.environ.get("BACKUP_DIR", ""),
+        "BACKUP_KEEP": int(os.environ.get("BACKUP_KEEP", 14)),
+        "NIGHTLY_RETENTION": _flag("NIGHTLY_RETENTION", False),
         # A roster file of more rows than this is imported by the worker, not the request.
         "IMPORT_QUEUE_ROWS": int(os.environ.get("IMPORT_QUEUE_ROWS", 300)),
     }

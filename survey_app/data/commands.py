@@ -8,26 +8,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
-from alembic.script import ScriptDirectory
 from flask import current_app
 from sqlalchemy import true
 
 from ..audit.log import record_export
 from ..db import db
+from ..jobs import enqueue
+from ..jobs.commands import say_queued
 from ..models import SurveyRound
 from ..models.base import utcnow
 from . import erasure
 from . import research as research_export
 from .backup import BackupError, read_header, restore_backup, write_backup
-
-
-def code_head() -> str | None:
-    """Return the newest schema revision this version of the app knows."""
-    config = current_app.extensions["migrate"].migrate.get_config()
-    return ScriptDirectory.from_config(config).get_current_head()
+from .jobs import BACKUP, RETENTION, code_head, retention_plan_today
 
 
 def _fail(message: str) -> None:
@@ -37,12 +32,17 @@ def _fail(message: str) -> None:
 
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
-def backup_command(path: Path) -> None:
+@click.option("--queue", "queued", is_flag=True,
+              help="Leave it to the job queue's worker (PATH is on the worker's machine; see `jobs`).")
+def backup_command(path: Path, queued: bool) -> None:
     """Write a consistent backup of the whole database to PATH (a .jsonl.gz file).
 
     Safe while pupils are answering: every table is read from one snapshot. The file
     holds pupils' personal data and is readable by its owner only; keep it safe.
     """
+    if queued:
+        say_queued(enqueue(BACKUP, session=db.session, staff=None, path=str(path.resolve())))
+        return
     try:
         summary = write_backup(db.engine, db.metadata, path, utcnow(), head=code_head())
     except BackupError as exc:
@@ -80,7 +80,8 @@ def restore_command(path: Path, replace: bool) -> None:
 
 @click.command("apply-retention")
 @click.option("--dry-run", is_flag=True, help="Only say who would be erased; change nothing.")
-def apply_retention_command(dry_run: bool) -> None:
+@click.option("--queue", "queued", is_flag=True, help="Leave it to the job queue's worker (see `jobs`).")
+def apply_retention_command(dry_run: bool, queued: bool) -> None:
     """Erase every pupil who left longer ago than RETENTION_DAYS (safe to run daily).
 
     Prints how many pupils, per school. A pupil is due when their leaving date (left_on)
@@ -88,10 +89,10 @@ def apply_retention_command(dry_run: bool) -> None:
     committed on its own and recorded in the audit log under the retention job. Exits 0,
     also when nothing is due.
     """
-    days = int(current_app.config.get("RETENTION_DAYS", 730))
-    zone = ZoneInfo(current_app.config.get("DEFAULT_TIMEZONE", "Europe/London"))
-    today = utcnow().astimezone(zone).date()
-    plan = erasure.retention_plan(db.session, today, days)
+    if queued and not dry_run:
+        say_queued(enqueue(RETENTION, session=db.session, staff=None))
+        return
+    plan, days = retention_plan_today(db.session)
     click.echo(f"Retention period: {days} days. Pupils who left before {plan.cutoff.isoformat()} are erased.")
     if not plan.count:
         click.echo("No pupils are due for erasure. Nothing to do.")

@@ -18,6 +18,7 @@ from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from ..db import db
 from ..models import Job, StaffUser
 from ..models.base import utcnow
 from .dispatch import queue_job
@@ -62,6 +63,13 @@ def init_jobs(app: Flask) -> None:
     def recover() -> None:
         recover_lost_jobs(app, huey)
 
+    hour = int(app.config.get("NIGHTLY_JOBS_HOUR", 2))
+
+    @huey.periodic_task(crontab(hour=str(hour), minute="15"), name="survey.nightly")
+    def nightly() -> None:
+        with app.app_context():
+            queue_nightly(app.config)
+
     @huey.on_startup(name="survey.recover_on_startup")
     def recover_on_startup() -> None:
         recover_lost_jobs(app, huey)
@@ -88,3 +96,16 @@ def enqueue(name: str, *, session: Session, staff: StaffUser | None, upload: byt
     session.commit()
     queue_job(current_app._get_current_object(), job.id)
     return job
+
+
+def queue_nightly(config) -> list[Job]:
+    """Queue the nightly jobs the settings ask for: a backup into BACKUP_DIR (keeping the
+    newest BACKUP_KEEP) and retention (NIGHTLY_RETENTION); return them."""
+    queued = []
+    if config.get("BACKUP_DIR"):
+        path = Path(config["BACKUP_DIR"]) / f"survey-{utcnow():%Y%m%d-%H%M%S}.jsonl.gz"
+        queued.append(enqueue("data.backup", session=db.session, staff=None, path=str(path),
+                              keep=int(config.get("BACKUP_KEEP", 14))))
+    if config.get("NIGHTLY_RETENTION"):
+        queued.append(enqueue("data.retention", session=db.session, staff=None))
+    return queued

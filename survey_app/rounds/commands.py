@@ -17,9 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..db import db
-from ..models import Response, SurveyRound
+from ..jobs import enqueue
+from ..jobs.commands import say_queued
+from ..models import SurveyRound
 from ..models.base import utcnow
-from ..pupil.answers import AnswerRefused, store_scores
+from ..pupil.answers import AnswerRefused
+from .jobs import RESCORE, rescore_rounds
 from .operations import RoundNotFound, find_round, utc_to_local
 from .paper_import import (
     MAX_ROWS,
@@ -30,7 +33,6 @@ from .paper_import import (
     read_upload,
 )
 from .slips import aligned, code_rows, codes_csv, codes_text
-from .statistics import compute_round_stats
 
 
 def round_from_option(ident: str) -> SurveyRound:
@@ -83,7 +85,8 @@ def codes(round_ident: str, fmt: str, unused: bool) -> None:
 
 @click.command("rescore")
 @click.option("--round", "round_ident", help="Only this round (id or exact name).")
-def rescore(round_ident: str | None) -> None:
+@click.option("--queue", "queued", is_flag=True, help="Leave it to the job queue's worker (see `jobs`).")
+def rescore(round_ident: str | None, queued: bool) -> None:
     """Recompute the stored factor scores of finished responses, and each round's statistics."""
     rounds_stmt = select(SurveyRound).order_by(SurveyRound.id)
     if round_ident:
@@ -95,20 +98,13 @@ def rescore(round_ident: str | None) -> None:
     if round_ident and len(rounds) != 1:
         click.echo(f"No single round matches {round_ident!r}: give its id (see list-rounds).", err=True)
         sys.exit(1)
-    now = utcnow()
-    total = 0
-    for survey_round in rounds:
-        responses = db.session.scalars(
-            select(Response).where(Response.round_id == survey_round.id, Response.finished_at.is_not(None))
-        ).all()
-        for response in responses:
-            store_scores(db.session, response, now)
-        compute_round_stats(db.session, survey_round, now)
-        db.session.commit()
-        total += len(responses)
-        click.echo(f"{survey_round.name}: {len(responses)} finished responses rescored")
+    if queued:
+        say_queued(enqueue(RESCORE, session=db.session, staff=None,
+                           round_ids=[r.id for r in rounds] if round_ident else None))
+        return
+    total = rescore_rounds(db.session, list(rounds), utcnow(), lambda done, survey_round, n: click.echo(
+        f"{survey_round.name}: {n} finished responses rescored"))
     click.echo(f"Rescored {total} responses in {len(rounds)} round(s).")
-
 
 
 @click.command("import-answers")

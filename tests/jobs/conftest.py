@@ -13,6 +13,7 @@ import pytest
 
 from survey_app.db import db
 from tests.conftest import ROOT, _reset_tables, make_test_app
+from tests.data.test_backup import stamped  # noqa: F401  (a fixture: the database at the head revision)
 
 LEASE = 2.0
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from survey_app.db import db
 from survey_app.jobs.runner import run_job
-from survey_app.models import Job, PendingImport, Pupil
+from survey_app.models import Job, PendingImport, Pupil, SurveyRound
 from tests.conftest import csrf_from, login_as
 from tests.schools.test_roster_import import pupils_csv, upload
 
@@ -57,3 +57,41 @@ def test_a_queued_import_whose_preview_changed_imports_nothing(app, client, staf
     state = client.get(queued.location + ".json").get_json()
     assert state["status"] == "failed" and "changed after you looked at the preview" in state["message"]
     assert _count(Pupil) == before
+
+
+def _run_all(app) -> list[Job]:
+    for job_id in db.session.scalars(sa.select(Job.id).where(Job.status == "queued").order_by(Job.id)).all():
+        run_job(app, app.extensions["huey"], job_id)
+    db.session.expire_all()
+    return db.session.scalars(sa.select(Job).order_by(Job.id)).all()
+
+
+def test_rescore_backup_and_retention_go_on_the_queue_from_the_command_line(stamped, runner, staff_world, tmp_path):
+    app = stamped
+    queued = runner.invoke(args=["rescore", "--queue"])
+    assert queued.exit_code == 0 and "Queued as job 1 (rounds.rescore)" in queued.output
+    backup = tmp_path / "by-hand.jsonl.gz"
+    assert runner.invoke(args=["backup", "--queue", str(backup)]).exit_code == 0
+    assert runner.invoke(args=["apply-retention", "--queue"]).exit_code == 0
+    listed = runner.invoke(args=["jobs"])
+    assert listed.output.count("queued") == 3 and "data.backup" in listed.output
+    assert not backup.exists()  # nothing done until the worker takes them up
+    rescore, backed_up, retention = _run_all(app)
+    assert rescore.status == "done" and rescore.result == {"rounds": _count(SurveyRound), "responses": 0}
+    assert backed_up.status == "done" and backup.exists() and backed_up.result["tables"] > 10
+    assert retention.status == "done" and retention.result["pupils"] == 0
+
+
+def test_the_nightly_jobs_follow_the_settings(stamped, tmp_path):
+    app = stamped
+    from survey_app.jobs.queue import queue_nightly
+
+    assert queue_nightly(app.config) == []
+    for name in ("survey-20200101-021500.jsonl.gz", "survey-20200102-021500.jsonl.gz"):
+        (tmp_path / name).write_bytes(b"old")
+    app.config.update(BACKUP_DIR=str(tmp_path), BACKUP_KEEP=2, NIGHTLY_RETENTION=True)
+    assert [job.kind for job in queue_nightly(app.config)] == ["data.backup", "data.retention"]
+    backed_up, retention = _run_all(app)
+    assert backed_up.status == "done" and retention.status == "done", backed_up.message
+    assert backed_up.result["removed"] == ["survey-20200101-021500.jsonl.gz"]
+    assert sorted(p.name for p in tmp_path.glob("survey-*.jsonl.gz"))[0] == "survey-20200102-021500.jsonl.gz"
