@@ -156,10 +156,35 @@ class LoadServer(autosave.Server):
             env["GUNICORN_MAX_REQUESTS"] = str(max_requests)
         self.env = env
         self.log = self.log_path.open("wb")
+        # The job queue (the background ZIP export) on a queue name of this run's own.
+        env["JOBS_QUEUE_NAME"] = f"bench_jobs_{secrets.token_hex(4)}"
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and config
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+        # The job queue's worker beside gunicorn, as in production (docs/production.md).
+        self.worker_log = (logdir / "worker.log").open("wb")
+        self.worker = subprocess.Popen(  # noqa: S603 - our own interpreter and app
+            [sys.executable, "-m", "flask", "--app", "survey_app", "worker", "--workers", "2"],
+            cwd=ROOT, env=env, stdout=self.worker_log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def stop(self) -> None:
+        if self.worker.poll() is None:
+            self.worker.terminate()
+            try:
+                self.worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+                self.worker.wait(timeout=5)
+        self.worker_log.close()
+        with contextlib.suppress(Exception):
+            import redis
+
+            client = redis.Redis.from_url(REDIS_URL)
+            for key in client.scan_iter(match=f"huey.*{self.env['JOBS_QUEUE_NAME']}*"):
+                client.delete(key)
+        super().stop()
 
     def workers(self) -> dict[int, int]:
         """{worker pid: resident memory in bytes} of the arbiter's live children."""

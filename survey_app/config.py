@@ -163,7 +163,7 @@ def load_config(instance_path: str) -> dict:
         "JOBS_QUEUE": os.environ.get("JOBS_QUEUE") or ("redis" if production else "sqlite"),
         "JOBS_QUEUE_NAME": os.environ.get("JOBS_QUEUE_NAME", "survey-jobs"),
         "JOBS_SQLITE_PATH": os.environ.get("JOBS_SQLITE_PATH") or str(Path(instance_path) / "jobs.sqlite3"),
-        "JOBS_REDIS_URL": os.environ.get("JOBS_REDIS_URL") or os.environ.get("REDIS_URL") or "",
+        "JOBS_REDIS_URL": os.environ.get("JOBS_REDIS_URL") or os.environ.get("REDIS_URL") or session_redis,
         "JOB_LEASE_SECONDS": float(os.environ.get("JOB_LEASE_SECONDS", 60)),
         "JOB_RETRY_DELAY_SECONDS": float(os.environ.get("JOB_RETRY_DELAY_SECONDS", 5)),
         # Every night at NIGHTLY_JOBS_HOUR:15 (UTC) the worker queues a backup into

@@ -2,20 +2,21 @@
 
 JOBS_QUEUE chooses the storage: `sqlite` (the embedded default: a file under instance/,
 shared by the development server and its worker), `redis` (production: JOBS_REDIS_URL,
-else REDIS_URL) or `immediate` (tests that are not about the queue: the job runs at once,
+else REDIS_URL, else SESSION_REDIS_URL) or `immediate` (tests that are not about the queue: the job runs at once,
 inside the call that queued it). Huey carries only a job's id; what the job is lives in
 the `jobs` table.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, current_app
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from ..db import db
@@ -25,7 +26,10 @@ from .dispatch import queue_job
 from .registry import TASKS
 from .runner import recover_lost_jobs, run_job
 
+log = logging.getLogger(__name__)
 KEEP_FOR = timedelta(days=1)
+UNQUEUED = ("The job queue could not be reached, so the job was not started. Please try again in a "
+            "minute; if it goes on, tell your administrator.")
 QUEUES = ("sqlite", "redis", "immediate")
 
 
@@ -46,7 +50,8 @@ def make_huey(config: dict, instance_path: str) -> Huey:
     if kind == "redis":
         url = config.get("JOBS_REDIS_URL") or ""
         if not url:
-            raise QueueConfigError("JOBS_QUEUE is redis but neither JOBS_REDIS_URL nor REDIS_URL is set.")
+            raise QueueConfigError("JOBS_QUEUE is redis but none of JOBS_REDIS_URL, REDIS_URL and "
+                                   "SESSION_REDIS_URL is set.")
         return RedisHuey(name, url=url, results=False)
     raise QueueConfigError(f"JOBS_QUEUE must be one of {', '.join(QUEUES)} (it is {kind!r}).")
 
@@ -84,7 +89,8 @@ def enqueue(name: str, *, session: Session, staff: StaffUser | None, upload: byt
 
     The caller's session is committed (the worker must see the row). `upload` is kept with
     the job until it has run (an import's file). Refuses (KeyError) a name no area
-    registered. Jobs made more than a day ago are removed on the way.
+    registered. When the queue cannot be reached the job is returned failed, with a
+    message saying so. Jobs made more than a day ago are removed on the way.
     """
     spec = TASKS[name]
     now = utcnow()
@@ -94,7 +100,14 @@ def enqueue(name: str, *, session: Session, staff: StaffUser | None, upload: byt
               max_attempts=spec.max_attempts, content=upload, created_at=now)
     session.add(job)
     session.commit()
-    queue_job(current_app._get_current_object(), job.id)
+    try:
+        queue_job(current_app._get_current_object(), job.id)
+    except Exception:  # noqa: BLE001 - the queue's store (Redis) away: say so on the job's page
+        log.exception("job %s could not be queued", job.id)
+        session.rollback()
+        session.execute(update(Job).where(Job.id == job.id).values(
+            status="failed", content=None, finished_at=utcnow(), message=UNQUEUED))
+        session.commit()
     return job
 
 

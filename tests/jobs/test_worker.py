@@ -96,3 +96,14 @@ def test_a_passing_error_is_retried_a_bounded_number_of_times(app):
         run_job(app, huey, gives_up)
     job = _job(gives_up)
     assert job.status == "failed" and job.attempts == 3 and "failed 3 times" in job.message
+
+
+def test_a_queue_that_cannot_be_reached_fails_the_job_in_words(app, monkeypatch):
+    from survey_app.jobs import queue
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(queue, "queue_job", unreachable)
+    job = _job(enqueue("test.slow", session=db.session, staff=None, seconds=[0.1]).id)
+    assert job.status == "failed" and job.message == queue.UNQUEUED

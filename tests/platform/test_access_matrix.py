@@ -82,11 +82,12 @@ EXCEPTIONS = {
     ("accounts.index", "admin"): 302,  # the admin home redirects to the staff accounts list
 }
 # Cohort pages without a selection: the report and downloads need two rounds (400, in
-# words); an export job token that is not the visitor's own is not found.
+# words); an export (or any queued) job token that is not the visitor's own is not found.
 for _role in ROLE_OF:
     EXCEPTIONS[("cohort.print_view", _role)] = 400
     EXCEPTIONS[("cohort.download", _role)] = 400
-    for _endpoint in ("cohort.export_status", "cohort.export_status_json", "cohort.export_download"):
+    for _endpoint in ("cohort.export_status", "cohort.export_status_json", "cohort.export_download",
+                      "jobs.job_page", "jobs.job_json", "jobs.job_download"):
         EXCEPTIONS[(_endpoint, _role)] = 404
 
 
