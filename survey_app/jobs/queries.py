@@ -39,7 +39,7 @@ def status_of(job: Job, now: datetime, lease: timedelta) -> dict:
         status, message = "queued", STOPPED
         if now - job.heartbeat_at > GIVE_UP_AFTER:
             status, message = "failed", INTERRUPTED
-    elif status == "queued" and job.attempts == 0 and now - job.created_at > GIVE_UP_AFTER:
+    elif status == "queued" and now - (job.heartbeat_at or job.created_at) > GIVE_UP_AFTER:
         status, message = "failed", NO_WORKER
     return {"status": status, "progress": job.progress, "message": message, "attempts": job.attempts,
             "filename": job.filename if status == "done" else None,

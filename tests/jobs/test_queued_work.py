@@ -95,3 +95,22 @@ def test_the_nightly_jobs_follow_the_settings(stamped, tmp_path):
     assert backed_up.status == "done" and retention.status == "done", backed_up.message
     assert backed_up.result["removed"] == ["survey-20200101-021500.jsonl.gz"]
     assert sorted(p.name for p in tmp_path.glob("survey-*.jsonl.gz"))[0] == "survey-20200102-021500.jsonl.gz"
+
+
+def test_a_job_no_worker_takes_up_reads_as_failed_in_the_end(app):
+    from datetime import timedelta
+
+    from survey_app.jobs.queries import GIVE_UP_AFTER, NO_WORKER, status_of
+    from survey_app.models.base import utcnow
+
+    job = db.session.get(Job, _enqueue_slow())
+    lease = timedelta(seconds=2)
+    assert status_of(job, utcnow(), lease)["status"] == "queued"
+    later = status_of(job, utcnow() + GIVE_UP_AFTER + timedelta(seconds=1), lease)
+    assert later["status"] == "failed" and later["message"] == NO_WORKER
+
+
+def _enqueue_slow() -> int:
+    from survey_app.jobs import enqueue
+
+    return enqueue("test.slow", session=db.session, staff=None, seconds=[0.1]).id
