@@ -6,16 +6,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..jobs import JobContext, task
-from ..models import Response, SurveyRound
+from ..accounts.scope import Scope
+from ..jobs import JobContext, JobRefused, task
+from ..models import Response, StaffUser, SurveyRound
 from ..models.base import utcnow
-from ..pupil.answers import store_scores
+from ..pupil.answers import AnswerRefused, store_scores
+from .paper_import import ImportFileError, check_answers_csv, check_digest, import_answer_rows
 from .statistics import compute_round_stats
 
 RESCORE = "rounds.rescore"
+IMPORT_ANSWERS = "rounds.import_answers"
+CHANGED = ("Some pupils' answers changed after you looked at the preview, so nothing was imported. "
+           "Upload the file again and check the new preview.")
 
 
 def rescore_rounds(session: Session, rounds: list[SurveyRound], now: datetime,
@@ -52,3 +58,38 @@ def rescore_job(context: JobContext, round_ids: list[int] | None = None) -> dict
 
     total = rescore_rounds(context.session, list(rounds), utcnow(), step)
     return {"rounds": len(rounds), "responses": total}
+
+
+@task(IMPORT_ANSWERS, max_attempts=3, label="Paper answers import")
+def import_answers_job(context: JobContext, round_id: int, filename: str, digest: str) -> dict:
+    """Import the job's paper-answers CSV into the round as the confirmed preview (`digest`)
+    said; return the counts and the link to the round's completion. Refuses (JobRefused)
+    when the asker may no longer see the round or the preview has changed."""
+    session, progress = context.session, context.progress
+    staff = session.get(StaffUser, context.job.staff_id)
+    if staff is None or not staff.active:
+        raise JobRefused("The account that started this import is no longer active, so nothing was imported.")
+    scope = Scope(staff)
+    survey_round = session.scalar(select(SurveyRound).where(SurveyRound.id == round_id, scope.round_condition()))
+    if survey_round is None or context.upload is None:
+        raise JobRefused("This round can no longer be imported into from this account.")
+    progress(0.1, "Checking the file")
+    try:
+        check = check_answers_csv(session, survey_round, context.upload.decode("utf-8"), scope, utcnow(),
+                                  int(current_app.config.get("PAPER_IMPORT_MAX_ROWS", 5000)))
+    except ImportFileError as exc:
+        raise JobRefused(" ".join(exc.errors)) from exc
+    if check_digest(check) != digest:
+        raise JobRefused(CHANGED)
+    progress(0.3, f"Importing {len(check.good)} pupils' answers")
+    try:
+        result = import_answer_rows(session, survey_round, check.good, staff, filename, utcnow(),
+                                    progress=lambda done, total: progress(0.3 + 0.7 * done / max(1, total),
+                                                                          f"{done} of {total} pupils"))
+    except AnswerRefused as refused:
+        session.rollback()
+        raise JobRefused(refused.message) from refused
+    session.commit()
+    return {"responses": result.responses, "answers": result.answers, "refused": len(check.bad),
+            "link": {"endpoint": "rounds.completion", "args": {"round_id": survey_round.id},
+                     "text": "See the round's completion"}}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -409,3 +411,13 @@ def template_upns(session: Session, scope: Scope | None, survey_round: SurveyRou
             scope.pupil_condition(),
         )
     return list(session.scalars(stmt))
+
+
+def check_digest(check: AnswersCheck) -> str:
+    """Return a fingerprint of what a confirmation would write (it must match the preview's).
+
+    Online answers given meanwhile do not count: the import merges with them either way.
+    """
+    data = [[r.row, r.pupil_id, sorted(r.answers.items())] for r in check.good]
+    data.append([[b.row, list(b.problems)] for b in check.bad])
+    return hashlib.sha256(json.dumps(data).encode()).hexdigest()

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -18,12 +16,14 @@ from sqlalchemy import delete, select
 from ..accounts.access import current_scope, staff_required
 from ..db import db
 from ..files.cells import safe_row
+from ..jobs import enqueue
 from ..models import PendingImport, SurveyRound
 from ..models.base import utcnow
 from ..pupil.answers import AnswerRefused, answers_of
 from ..questionnaires import Questionnaire
 from ..security import no_store
 from .forms import NO_ANSWER, CancelForm, ConfirmImportForm, UploadForm, field_name, paper_form_class
+from .jobs import IMPORT_ANSWERS
 from .paper_entry import (
     check_can_enter,
     how_entered,
@@ -39,6 +39,7 @@ from .paper_import import (
     AnswersCheck,
     ImportFileError,
     check_answers_csv,
+    check_digest,
     import_answer_rows,
     read_upload,
     template_upns,
@@ -194,19 +195,9 @@ def _pending_or_404(survey_round: SurveyRound, token: str) -> PendingImport:
     return pending
 
 
-def _digest(check: AnswersCheck) -> str:
-    """Return a fingerprint of what a confirmation would write (it must match the preview's).
-
-    Online answers given meanwhile do not count: the import merges with them either way.
-    """
-    data = [[r.row, r.pupil_id, sorted(r.answers.items())] for r in check.good]
-    data.append([[b.row, list(b.problems)] for b in check.bad])
-    return hashlib.sha256(json.dumps(data).encode()).hexdigest()
-
-
 def _render_preview(survey_round, pending, check, status=200, error=None):
     return _page("rounds/paper_import_preview.html", status, round=survey_round, pending=pending,
-                 check=check, form=ConfirmImportForm(formdata=None, digest=_digest(check)),
+                 check=check, form=ConfirmImportForm(formdata=None, digest=check_digest(check)),
                  cancel=CancelForm(formdata=None), error=error, expires=pending.created_at + PENDING_FOR,
                  q=questionnaire_for(survey_round, None))
 
@@ -248,13 +239,15 @@ def paper_import_confirm(round_id: int, token: str):
     if not form.validate_on_submit():
         return _render_preview(survey_round, pending, check, 400, "That button had expired, so nothing "
                                "was imported. Check the preview and confirm again.")
-    if form.digest.data != _digest(check):
+    if form.digest.data != check_digest(check):
         return _render_preview(survey_round, pending, check, 409, "Some pupils' answers changed after you "
                                "looked at this preview, so nothing was imported. Check it again and confirm.")
     # Claiming the pending row first makes a double click (or a second worker) import once.
     if db.session.execute(delete(PendingImport).where(PendingImport.id == pending.id)).rowcount != 1:
         db.session.rollback()
         abort(404)
+    if len(check.good) + len(check.bad) > current_app.config.get("IMPORT_QUEUE_ROWS", 300):
+        return _queue_import(survey_round, pending, check)
     try:
         result = import_answer_rows(db.session, survey_round, check.good, _staff(),
                                           pending.filename, utcnow())
@@ -266,6 +259,13 @@ def paper_import_confirm(round_id: int, token: str):
     flash(f"Imported {result.responses} responses ({result.answers} answers) from {pending.filename}; "
           f"each is finished and scored like an online response.{skipped}", "success")
     return redirect(url_for("rounds.completion", round_id=round_id))
+
+
+def _queue_import(survey_round: SurveyRound, pending: PendingImport, check: AnswersCheck):
+    """A large file is imported by the job queue's worker; the lead follows it on the job's page."""
+    job = enqueue(IMPORT_ANSWERS, session=db.session, staff=current_user, upload=pending.content.encode("utf-8"),
+                  round_id=survey_round.id, filename=pending.filename, digest=check_digest(check))
+    return redirect(url_for("jobs.job_page", token=job.token))
 
 
 @bp.post("/<int:round_id>/paper-answers/<token>/cancel")

@@ -114,3 +114,22 @@ def _enqueue_slow() -> int:
     from survey_app.jobs import enqueue
 
     return enqueue("test.slow", session=db.session, staff=None, seconds=[0.1]).id
+
+
+def test_a_large_paper_answers_import_is_done_by_the_worker(app, client, staff_world):
+    from survey_app.models import Response
+    from tests.rounds.test_paper_answers import confirm, csv_text
+    from tests.rounds.test_paper_answers import upload as upload_answers
+
+    app.config["IMPORT_QUEUE_ROWS"] = 2
+    login_as(client, staff_world.lead)
+    pupils = staff_world.pupils[:3]
+    uploaded = upload_answers(client, staff_world, csv_text([[p.upn, "4", "3", "2"] for p in pupils]))
+    queued = confirm(client, uploaded.location)
+    assert queued.status_code == 302 and "/staff/jobs/" in queued.location
+    assert _count(Response, Response.round_id == staff_world.round.id) == 0
+    run_job(app, app.extensions["huey"], db.session.scalar(sa.select(Job.id)))
+    state = client.get(queued.location + ".json").get_json()
+    assert state["status"] == "done" and state["summary"]["responses"] == 3, state
+    assert state["next"]["url"].endswith(f"/rounds/{staff_world.round.id}/completion")
+    assert _count(Response, Response.round_id == staff_world.round.id, Response.finished_at.is_not(None)) == 3
