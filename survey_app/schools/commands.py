@@ -32,7 +32,10 @@ def list_schools() -> None:
 @click.option("--upn-field", default=None, metavar="FIELD",
               help="OneRoster only: the users.csv column holding the UPN, or userIds:TYPE for a typed "
                    "userIds entry (default: a userIds entry typed UPN, else identifier).")
-def import_pupils(urn: str, path: Path, dry_run: bool, force_valid_only: bool, upn_field: str | None) -> None:
+@click.option("--classes-as-groups", is_flag=True,
+              help="OneRoster only: make each class a group of the school and add its students to it.")
+def import_pupils(urn: str, path: Path, dry_run: bool, force_valid_only: bool, upn_field: str | None,
+                  classes_as_groups: bool) -> None:
     """Import or update a school's pupils from a roster (matched by UPN): a CSV, a OneRoster
     1.1 CSV bundle (.zip) or a DfE Common Transfer File (.xml), told apart by content.
 
@@ -46,7 +49,8 @@ def import_pupils(urn: str, path: Path, dry_run: bool, force_valid_only: bool, u
     click.echo(f"Reading {path}…", nl=False)
     try:
         with path.open("rb") as stream:
-            roster = read_roster_file(stream, urn=school.urn, upn_field=upn_field)
+            roster = read_roster_file(stream, urn=school.urn, upn_field=upn_field,
+                                      classes_as_groups=classes_as_groups)
         parsed = parse_roster(roster.text)
     except RosterFileError as exc:
         click.echo("")
@@ -58,6 +62,9 @@ def import_pupils(urn: str, path: Path, dry_run: bool, force_valid_only: bool, u
     click.echo(" done")
     click.echo(f"To add: {len(preview.to_add)}; to change: {len(preview.to_change)}; "
                f"unchanged: {len(preview.unchanged)}; refused: {len(preview.problems)}")
+    if preview.groups is not None:
+        click.echo(f"Groups: {len(preview.groups.to_make)} to make; {len(preview.groups.joins)} pupils to add "
+                   "to their class groups")
     for change in preview.to_change if dry_run else ():
         what = ", ".join(f"{f} {show_value(f, old)} → {show_value(f, new)}" for f, (old, new) in
                          change.changes.items())
@@ -87,6 +94,9 @@ def import_pupils(urn: str, path: Path, dry_run: bool, force_valid_only: bool, u
     click.echo(" done")
     click.echo(f"Added {result.added}, changed {result.changed}, unchanged {result.unchanged}, "
                f"refused {result.refused}.")
+    if preview.groups is not None and preview.groups.joins:
+        click.echo(f"Made {len(preview.groups.to_make)} groups; added {len(preview.groups.joins)} pupils to "
+                   "their class groups.")
 
 
 COMMANDS: list = [list_schools, import_pupils]

@@ -142,6 +142,7 @@ class UploadRosterForm(FlaskForm):
                        render_kw={"accept": ".csv,text/csv,.zip,application/zip,.xml,text/xml"})
     upn_field = StringField("OneRoster only: the users.csv column holding the UPN", filters=[_strip_text],
                             validators=[Optional(), Length(max=60)])
+    classes_as_groups = BooleanField("OneRoster only: make each class a group and add its students to it")
     submit = SubmitField("Upload and check")
 
 

@@ -70,7 +70,8 @@ def upload_roster():
     school = scope.school_or_404(db.session, form.school.data)
     upload = form.roster.data
     try:
-        text = read_roster_file(upload.stream, urn=school.urn, upn_field=form.upn_field.data or None).text
+        text = read_roster_file(upload.stream, urn=school.urn, upn_field=form.upn_field.data or None,
+                                classes_as_groups=form.classes_as_groups.data).text
         parse_roster(text)
     except RosterFileError as exc:
         return _render_upload(form, 400, str(exc))

@@ -47,6 +47,8 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     "left_on": ("Left On", "Leaving Date", "Date Left"),
     # Custom pupil flags by name, separated by semicolons ("Mentored; Young carer").
     "flags": ("Flags", "Pupil Flags"),
+    # Classes the pupil joins as groups, separated by semicolons (roster_groups.py).
+    "groups": ("Class Groups",),
 }
 REQUIRED = ("upn", "surname", "first_name", "year_group")
 COLUMN_LABELS = {"upn": "UPN", "surname": "surname (e.g. 'Legal Surname')",
@@ -93,6 +95,8 @@ class RosterRow:
     # against the school's flags, their names as defined and their ids.
     flags: list[str] | None = None
     flag_ids: list[int] | None = None
+    # Class names the pupil joins as groups (None: the file has no such column).
+    groups: list[str] | None = None
 
     @property
     def name(self) -> str:
@@ -323,6 +327,10 @@ def _check_row(record: list[str], columns: dict[str, list[int]],
             reasons.append(f"leaving date '{cell['left_on']}' is in the future")
         values["left_on"] = day
     flags = _flag_names(cell["flags"]) if "flags" in cell else None
+    if "groups" in cell:
+        values["groups"] = _flag_names(cell["groups"])
+        if any(len(name) > 200 for name in values["groups"]):
+            reasons.append("a class name is longer than 200 characters")
     return upn, values, reasons, flags
 
 
@@ -363,7 +371,8 @@ def parse_roster(text: str, today: date | None = None) -> ParsedRoster:
             name = " ".join(_cell(record, columns[f]) for f in ("first_name", "surname")).strip()
             problems.append(RowProblem(number, upn, name, reasons))
         else:
-            rows.append(RosterRow(number, upn, values, flags))
+            groups = values.pop("groups", None)
+            rows.append(RosterRow(number, upn, values, flags, groups=groups))
     fields = ("upn",) + tuple(
         f for f in PUPIL_FIELDS
         if f in columns or (f == "eal" and "first_language" in columns))

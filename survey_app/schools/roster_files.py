@@ -60,7 +60,8 @@ def _write(header: list[str], rows: Iterator[list[str]]) -> str:
 
 
 def read_roster_file(stream: IO[bytes], *, urn: str | None = None, upn_field: str | None = None,
-                     max_bytes: int | None = None, today: date | None = None) -> RosterText:
+                     classes_as_groups: bool = False, max_bytes: int | None = None,
+                     today: date | None = None) -> RosterText:
     """Return the roster text of an uploaded or named file (a seekable binary stream).
 
     Refuses (RosterFileError), in words the person can act on: a CSV that is too big or
@@ -81,8 +82,9 @@ def read_roster_file(stream: IO[bytes], *, urn: str | None = None, upn_field: st
             if any(n.startswith(("xl/", "[Content_Types]")) for n in names):
                 raise RosterFileError("This is an Excel workbook, not a CSV file. " + SAVE_AS_CSV)
             raise RosterFileError(roster_oneroster.NOT_ONEROSTER.format(missing="manifest.csv"))
-        rows, facts = roster_oneroster.read_oneroster(stream, urn, upn_field, MAX_ROWS)
-        return RosterText("oneroster", _write(roster_oneroster.HEADER, rows), facts)
+        rows, facts = roster_oneroster.read_oneroster(stream, urn, upn_field, MAX_ROWS, classes_as_groups)
+        header = roster_oneroster.HEADER + ([roster_oneroster.CLASSES] if classes_as_groups else [])
+        return RosterText("oneroster", _write(header, rows), facts)
     if kind == "xml":
         rows, facts = roster_ctf.read_ctf(stream, today, MAX_ROWS)
         return RosterText("ctf", _write(roster_ctf.HEADER, rows), facts)

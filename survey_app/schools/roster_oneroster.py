@@ -26,7 +26,8 @@ MAX_MEMBER_BYTES = 128 * 1024 * 1024
 MAX_TOTAL_BYTES = 256 * 1024 * 1024
 MAX_RATIO = 200  # unpacked size over packed size, past which a member is a ZIP bomb
 REQUIRED_FILES = ("manifest.csv", "orgs.csv", "users.csv")
-HEADER = ["UPN", "Surname", "Forename", "Year", "Gender", "Date of Birth", "Classes"]
+HEADER = ["UPN", "Surname", "Forename", "Year", "Gender", "Date of Birth"]
+CLASSES = "Class Groups"
 NOT_ONEROSTER = ("This ZIP file is not a OneRoster bundle (it has no {missing}) and not a CSV file. Export "
                  "a OneRoster 1.1 CSV bundle from your MIS, or a CSV file.")
 _USER_ID = re.compile(r"\{\s*([^:{}]+?)\s*:\s*([^{}]*?)\s*\}")
@@ -110,11 +111,12 @@ def _year(grades: str) -> str:
     return _GRADES.get(first.lower(), first)
 
 
-def read_oneroster(stream: IO[bytes], urn: str | None, upn_field: str | None,
-                   max_rows: int) -> tuple[Iterator[list[str]], dict]:
-    """Return (the students of the chosen school org in HEADER order, facts: the org's
-    name and the class titles), with the UPN from `upn_field` (None: a `userIds` entry
-    typed UPN, else `identifier`; "userIds:TYPE" for another typed entry).
+def read_oneroster(stream: IO[bytes], urn: str | None, upn_field: str | None, max_rows: int,
+                   classes_as_groups: bool = False) -> tuple[Iterator[list[str]], dict]:
+    """Return (the students of the chosen school org in HEADER order, then with
+    `classes_as_groups` their class titles; facts: the org's name and the class titles),
+    with the UPN from `upn_field` (None: a `userIds` entry typed UPN, else `identifier`;
+    "userIds:TYPE" for another typed entry).
 
     Refuses (RosterFileError) a ZIP that is not a OneRoster 1.1 bundle, lacks a required
     file or column, unpacks too large, names no school org that fits, or has more than
@@ -164,8 +166,10 @@ def read_oneroster(stream: IO[bytes], urn: str | None, upn_field: str | None,
                 raise RosterFileError(f"This bundle has more than {max_rows:,} students at {org_name}; one "
                                       f"import takes at most {max_rows:,}.")
             sex, born = demographics.get(row.get("sourcedId", ""), ("", ""))
-            yield [_upn(row, upn_field), row.get("familyName", ""), row.get("givenName", ""),
-                   _year(row.get("grades", "")), _SEX.get(sex.lower(), sex), born,
-                   "; ".join(sorted(set(student_classes.get(row.get("sourcedId", ""), []))))]
+            record = [_upn(row, upn_field), row.get("familyName", ""), row.get("givenName", ""),
+                      _year(row.get("grades", "")), _SEX.get(sex.lower(), sex), born]
+            if classes_as_groups:
+                record.append("; ".join(sorted(set(student_classes.get(row.get("sourcedId", ""), [])))))
+            yield record
 
     return rows(), facts

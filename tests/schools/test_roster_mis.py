@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from survey_app.db import db
-from survey_app.models import ChangeLog, Pupil
+from survey_app.models import ChangeLog, Group, Pupil
 from survey_app.schools import roster_ctf
 from survey_app.schools.roster_csv import MAX_ROWS, RosterFileError, parse_roster
 from survey_app.schools.roster_files import read_roster_file
@@ -196,3 +196,18 @@ def test_oneroster_bundle_through_the_schools_page(client, staff_world):
         "filename"] == "export.zip"
     hostile = upload(client, staff_world.school.id, EXTERNAL, "ctf.xml")
     assert hostile.status_code == 400 and "declares a document type or entities" in hostile.text
+
+
+def test_classes_become_groups_once(runner, staff_world, tmp_path):
+    school = staff_world.school
+    bundle = tmp_path / "roster.zip"
+    bundle.write_bytes(oneroster_zip(made_up_pupils(4), urn=school.urn))
+    args = ["import-pupils", "--school", school.urn, str(bundle), "--classes-as-groups"]
+    first = runner.invoke(args=args)
+    assert "Made 8 groups; added 8 pupils to their class groups." in first.output, first.output
+    groups = {g.name: g for g in db.session.scalars(sa.select(Group).where(Group.school_id == school.id))}
+    assert set(groups) == {"7A", "8B", "9C", "10D", "Maths 7X", "Maths 8Y", "Maths 9X", "Maths 10Y"}
+    assert groups["8B"].kind == "class" and [p.upn for p in groups["8B"].pupils] == [made_up_pupils(4)[1].upn]
+    again = runner.invoke(args=args)
+    assert "Groups: 0 to make; 0 pupils to add" in again.output and "Made" not in again.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Group)) == len(groups) + 2
