@@ -86,6 +86,11 @@ def read_roster_file(stream: IO[bytes], *, urn: str | None = None, upn_field: st
         header = roster_oneroster.HEADER + ([roster_oneroster.CLASSES] if classes_as_groups else [])
         return RosterText("oneroster", _write(header, rows), facts)
     if kind == "xml":
+        size = stream.seek(0, 2)
+        stream.seek(0)
+        if size > roster_ctf.MAX_XML_BYTES:
+            raise RosterFileError(f"This XML file is larger than {roster_ctf.MAX_XML_BYTES // 2**20} MB, more than "
+                                  "a Common Transfer File of 15,000 pupils needs.")
         rows, facts = roster_ctf.read_ctf(stream, today, MAX_ROWS)
         return RosterText("ctf", _write(roster_ctf.HEADER, rows), facts)
     data = stream.read((max_bytes or MAX_BYTES) + 1)
