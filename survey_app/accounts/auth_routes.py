@@ -26,6 +26,16 @@ from .routes import bp
 from .sso_routes import SIGNED_IN_WITH, provider_logout
 
 
+def _passwords_switched_off(user) -> staff_accounts.SignInResult:
+    """Refuse a right password where the school signs in with its provider, keeping nothing
+    of the attempt but the audit entry."""
+    user_id = user.id
+    db.session.rollback()  # not even the last sign-in time
+    audit_log.record_event(db.session, user_id, audit_log.SIGN_IN_REFUSED,
+                           reason="password sign-in switched off", address=request.remote_addr)
+    return staff_accounts.SignInResult(None, sso.PASSWORDS_SWITCHED_OFF_MESSAGE)
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"])
 def sign_in():
@@ -42,11 +52,7 @@ def sign_in():
         if result.user is None:
             audit_log.record_sign_in_refused(db.session, form.email.data, result.message, request.remote_addr)
         elif not sso.password_allowed(db.session, result.user):
-            user_id = result.user.id
-            db.session.rollback()  # nothing of the refused sign-in is kept (its last sign-in time)
-            audit_log.record_event(db.session, user_id, audit_log.SIGN_IN_REFUSED,
-                                   reason="password sign-in switched off", address=request.remote_addr)
-            result = staff_accounts.SignInResult(None, sso.PASSWORDS_SWITCHED_OFF_MESSAGE)
+            result = _passwords_switched_off(result.user)
         db.session.commit()
         if result.user is not None:
             target = safe_next(form.next.data) or url_for("staff.dashboard")

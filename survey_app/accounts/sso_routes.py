@@ -59,21 +59,40 @@ def sso_start(provider_id: int):
     return redirect(url)
 
 
-@bp.get("/sso/callback")
-@limiter.limit("30 per minute")
-def sso_callback():
+def _take_pending(now: float) -> dict | None:
+    """Spend the pending sign-in the returned `state` names (whatever happens next); None
+    (and an audit entry) when there is none."""
     pending = dict(session.get(PENDING) or {})
-    now = time.time()
     try:
-        entry = sso.take_pending(pending, request.args.get("state"), now)
+        return sso.take_pending(pending, request.args.get("state"), now)
     except sso.SsoRefused as exc:
-        session[PENDING] = pending
         audit_log.record_event(db.session, None, audit_log.SIGN_IN_REFUSED, reason=exc.reason,
                                via="single sign-on", address=request.remote_addr)
         db.session.commit()
         flash(exc.message, "error")
+        return None
+    finally:
+        session[PENDING] = pending
+
+
+def _signed_in(user, provider: SsoProvider, id_token: str, target: str):
+    start_staff_session(user)
+    session[SIGNED_IN_WITH] = {"provider_id": provider.id, "id_token": id_token}
+    user.last_login_at = utcnow()
+    record_change(db.session, user, "staff", user.id, "signed in", {"via": provider.name})
+    audit_log.record_event(db.session, user.id, audit_log.SIGNED_IN, via="single sign-on",
+                           provider=provider.name, address=request.remote_addr)
+    db.session.commit()
+    return redirect(target)
+
+
+@bp.get("/sso/callback")
+@limiter.limit("30 per minute")
+def sso_callback():
+    now = time.time()
+    entry = _take_pending(now)
+    if entry is None:
         return redirect(url_for("accounts.sign_in"))
-    session[PENDING] = pending  # the state is spent whatever happens next
     provider = db.session.get(SsoProvider, entry["provider_id"])
     if provider is None or not provider.active:
         abort(404)
@@ -84,15 +103,7 @@ def sso_callback():
     except sso.SsoUnavailable as exc:
         flash(str(exc), "error")
         return redirect(url_for("accounts.sign_in"))
-    target = safe_next(entry.get("next")) or url_for("staff.dashboard")
-    start_staff_session(user)
-    session[SIGNED_IN_WITH] = {"provider_id": provider.id, "id_token": id_token}
-    user.last_login_at = utcnow()
-    record_change(db.session, user, "staff", user.id, "signed in", {"via": provider.name})
-    audit_log.record_event(db.session, user.id, audit_log.SIGNED_IN, via="single sign-on",
-                           provider=provider.name, address=request.remote_addr)
-    db.session.commit()
-    return redirect(target)
+    return _signed_in(user, provider, id_token, safe_next(entry.get("next")) or url_for("staff.dashboard"))
 
 
 def provider_logout(signed_in: dict | None) -> tuple[SsoProvider | None, str | None]:
