@@ -1,10 +1,12 @@
 #!/usr/bin/env python
-"""Roster import benchmark: a 2,000-pupil CSV through parse, preview and apply.
+"""Roster import benchmark: a 2,000-pupil CSV through parse, preview and apply; and the
+same 15,000 pupils as a CSV, a Common Transfer File and a OneRoster bundle.
 
 Run from the project root (inside the venv):
 
     python benchmarks/roster_import.py                    # 2,000 rows, SQLite then PostgreSQL
     python benchmarks/roster_import.py --rows 500 --backend sqlite
+    python benchmarks/roster_import.py --formats          # 15,000 pupils: CSV, CTF, OneRoster
 
 For each backend it makes a fresh database (a temporary SQLite file, or a throwaway
 PostgreSQL schema that is dropped afterwards), creates the tables, generates a roster CSV
@@ -18,6 +20,11 @@ with every column the import reads, and measures, for a fresh school each repeti
 Time is the median over the repetitions; SQL statements are counted with a
 `before_cursor_execute` listener (an executemany counts once). The ratio import / bulk
 insert shows what checking, comparing and change-logging cost on top of the bare write.
+
+With --formats, the same pupils are written as the three kinds of file, and each is
+imported from disk as `import-pupils` does (read the file, parse, preview, apply, commit)
+into a fresh school: the time of one untraced run, and the peak of Python's memory
+(tracemalloc) over a second run into another fresh school, beside the file's size.
 """
 
 from __future__ import annotations
@@ -45,7 +52,9 @@ from survey_app.models import ChangeLog, Pupil, School  # noqa: E402
 from survey_app.models.base import utcnow  # noqa: E402
 from survey_app.models.upn import make_upn  # noqa: E402
 from survey_app.schools.roster import apply_import, preview_import  # noqa: E402
-from survey_app.schools.roster_csv import decode_upload, parse_roster  # noqa: E402
+from survey_app.schools.roster_csv import MAX_ROWS, decode_upload, parse_roster  # noqa: E402
+from survey_app.schools.roster_files import read_roster_file  # noqa: E402
+from tests.schools.mis_files import ctf_xml, made_up_pupils, oneroster_zip  # noqa: E402
 
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 HEADER = ("UPN,Legal Surname,Legal Forename,Preferred Forename,Year,Reg Group,Gender,SEN Status,"
@@ -203,15 +212,95 @@ def report(backend: str, rows: int, results: dict[str, list[Measure]]) -> None:
     print(f"  ratio import / bulk INSERT: {ratio:.1f}x")
 
 
+def same_pupils_csv(pupils) -> bytes:
+    """The pupils of `made_up_pupils` as a CSV export with the same fields a CTF gives."""
+    lines = ["UPN,Surname,Preferred Forename,Forename,Year,Gender,Date of Birth,SEN,FSM,First Language"]
+    lines += [",".join([p.upn, p.surname, p.preferred, p.forename, str(p.year), p.gender, p.born.isoformat(),
+                        p.sen, "Yes" if p.fsm else "No", p.language]) for p in pupils]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def import_path(school: School, path: Path) -> int:
+    """Import a file from disk as the command does; return the pupils added."""
+    with path.open("rb") as stream:
+        roster = read_roster_file(stream, urn=school.urn)
+    preview = preview_import(db.session, school, parse_roster(roster.text))
+    if preview.problems:
+        raise SystemExit(f"{path.name}: refused rows: {preview.problems[:3]}")
+    result = apply_import(db.session, school, None, preview, filename=path.name)
+    db.session.commit()
+    return result.added
+
+
+def run_formats(backends: list[str], rows: int) -> int:
+    import tracemalloc
+
+    pupils = made_up_pupils(rows)
+    print(f"Roster import by kind of file: the same {rows:,} pupils, imported from disk into a fresh school")
+    with tempfile.TemporaryDirectory(prefix="roster-formats-") as tmp:
+        files = {"CSV": Path(tmp) / "pupils.csv", "CTF (XML)": Path(tmp) / "pupils.xml",
+                 "OneRoster (ZIP)": Path(tmp) / "pupils.zip"}
+        files["CSV"].write_bytes(same_pupils_csv(pupils))
+        files["CTF (XML)"].write_bytes(ctf_xml(pupils, urn="990000"))
+        files["OneRoster (ZIP)"].write_bytes(oneroster_zip(pupils, urn="990000", other_school=False))
+        for backend in backends:
+            def measure(url: str) -> dict:
+                app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark", "TESTING": True})
+                out = {}
+                with app.app_context():
+                    db.create_all()
+                    try:
+                        for n, (label, path) in enumerate(files.items()):
+                            school = School(urn=f"{990000 + 2 * n}", name=f"Formats {n}")
+                            traced = School(urn=f"{990001 + 2 * n}", name=f"Formats traced {n}")
+                            db.session.add_all([school, traced])
+                            db.session.commit()
+                            start = time.perf_counter()
+                            added = import_path(school, path)
+                            seconds = time.perf_counter() - start
+                            assert added == rows, (label, added)
+                            tracemalloc.start()
+                            try:
+                                import_path(traced, path)
+                                peak = tracemalloc.get_traced_memory()[1]
+                            finally:
+                                tracemalloc.stop()
+                            out[label] = (seconds, peak, path.stat().st_size)
+                    finally:
+                        db.session.remove()
+                        db.engine.dispose()
+                return out
+
+            runner = with_sqlite if backend == "sqlite" else with_postgresql
+            try:
+                results = runner(measure)
+            except sa.exc.OperationalError as exc:
+                print(f"\n{backend}: could not run ({str(exc).splitlines()[0]})", file=sys.stderr)
+                return 2
+            base_s, base_peak, _ = results["CSV"]
+            print(f"\n{backend}:")
+            print(f"  {'file':<18}{'size MB':>9}{'import s':>10}{'vs CSV':>8}{'peak MB':>9}{'vs CSV':>8}")
+            for label, (seconds, peak, size) in results.items():
+                print(f"  {label:<18}{size / 2**20:>9.1f}{seconds:>10.2f}{seconds / base_s:>7.1f}x"
+                      f"{peak / 2**20:>9.1f}{peak / base_peak:>7.1f}x")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=2000, help="pupils in the file (at most 2,000)")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--repeat", type=int, default=3, help="fresh schools to import into (median)")
+    parser.add_argument("--formats", action="store_true",
+                        help="compare CSV, CTF and OneRoster imports of the same pupils (--rows default 15,000)")
     args = parser.parse_args(argv)
-    if not 1 <= args.rows <= 2000:
-        parser.error("--rows must be 1 to 2000 (the import's limit)")
+    if args.formats and args.rows == 2000 and "--rows" not in (argv or sys.argv):
+        args.rows = MAX_ROWS
+    if not 1 <= args.rows <= MAX_ROWS:
+        parser.error(f"--rows must be 1 to {MAX_ROWS} (the import's limit)")
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    if args.formats:
+        return run_formats(backends, args.rows)
     print(f"Roster import benchmark: {args.rows} rows, {args.repeat} runs per backend")
     for backend in backends:
         runner = with_sqlite if backend == "sqlite" else with_postgresql

@@ -11,6 +11,7 @@ from ..db import db
 from ..extensions import limiter
 from ..models.base import utcnow
 from . import passwords as staff_accounts
+from . import sso
 from .access import (
     end_staff_session,
     renew_staff_session,
@@ -22,6 +23,17 @@ from .access import (
 )
 from .auth_forms import ChangePasswordForm, ResetPasswordForm, SignInForm, SignOutForm
 from .routes import bp
+from .sso_routes import SIGNED_IN_WITH, provider_logout
+
+
+def _passwords_switched_off(user) -> staff_accounts.SignInResult:
+    """Refuse a right password where the school signs in with its provider, keeping nothing
+    of the attempt but the audit entry."""
+    user_id = user.id
+    db.session.rollback()  # not even the last sign-in time
+    audit_log.record_event(db.session, user_id, audit_log.SIGN_IN_REFUSED,
+                           reason="password sign-in switched off", address=request.remote_addr)
+    return staff_accounts.SignInResult(None, sso.PASSWORDS_SWITCHED_OFF_MESSAGE)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -39,6 +51,8 @@ def sign_in():
                                              request.remote_addr or "", sign_in_waits())
         if result.user is None:
             audit_log.record_sign_in_refused(db.session, form.email.data, result.message, request.remote_addr)
+        elif not sso.password_allowed(db.session, result.user):
+            result = _passwords_switched_off(result.user)
         db.session.commit()
         if result.user is not None:
             target = safe_next(form.next.data) or url_for("staff.dashboard")
@@ -50,7 +64,8 @@ def sign_in():
         form.password.errors.append(result.message)
     status = 400 if form.errors else 200
     return render_template("accounts/sign_in.html", form=form, idle=idle, expired=expired,
-                           hours=current_app.config["STAFF_SESSION_HOURS"]), status
+                           hours=current_app.config["STAFF_SESSION_HOURS"],
+                           providers=sso.active_providers(db.session)), status
 
 
 @bp.post("/sign-out")
@@ -58,12 +73,15 @@ def sign_out():
     """Sign out here and end this account's sessions everywhere (other browsers too)."""
     form = SignOutForm()
     if form.validate_on_submit() or not current_user.is_authenticated:
+        provider, logout_url = provider_logout(session.get(SIGNED_IN_WITH))
         if current_user.is_authenticated:
             user = current_user._get_current_object()
             staff_accounts.end_sessions(user)
             audit_log.record_sign_out(db.session, user.id, request.remote_addr)
             db.session.commit()
         end_staff_session()
+        if logout_url:
+            return render_template("accounts/signed_out.html", provider=provider, logout_url=logout_url)
         flash("You have signed out.", "info")
     return redirect(url_for("accounts.sign_in"))
 

@@ -33,8 +33,8 @@ from ..models import (
 from ..questionnaires.store import definition_of
 from .erasure import PupilHistory, history_of
 
-PUPIL_FIELDS = ("id", "upn", "first_name", "surname", "year_group", "reg_group", "gender", "sen", "fsm",
-                "eal", "archived", "left_on", "shared_with_partnership", "created_at", "updated_at")
+PUPIL_FIELDS = ("id", "upn", "first_name", "surname", "year_group", "reg_group", "gender", "date_of_birth", "sen",
+                "fsm", "eal", "archived", "left_on", "shared_with_partnership", "created_at", "updated_at")
 
 
 def _staff_names(session: Session, ids: set[int | None]) -> dict[int, str]:

@@ -6,6 +6,7 @@ from .jobs import Job
 from .people import Group, Partnership, Pupil, School, group_members
 from .profiles import SUPPORT_KINDS, AuditEvent, RoundFactorStats, SupportEntry
 from .responses import FACTOR_SLOTS, Answer, FactorScore, Response, ResponseScores
+from .sso import SignInPolicy, SsoProvider
 from .staff import ROLES, PasswordReset, StaffUser, group_staff
 from .surveys import MODES, PHASES, AccessCode, QuestionnaireVersion, SurveyRound, round_groups
 
@@ -39,4 +40,6 @@ __all__ = [
     "SurveyRound",
     "group_members",
     "round_groups",
+    "SignInPolicy",
+    "SsoProvider",
 ]

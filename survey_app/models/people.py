@@ -84,6 +84,7 @@ class Pupil(Base):
     year_group: Mapped[int] = mapped_column(Integer)
     reg_group: Mapped[str | None] = mapped_column(String(20))
     gender: Mapped[str | None] = mapped_column(String(20))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
     # SEN status as the school census records it: N none, K SEN support, E EHC plan.
     sen: Mapped[str] = mapped_column(String(1), default="N")
     fsm: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -12,7 +12,8 @@ from ..db import db
 from ..models import School
 from .pupils import show_value
 from .roster import apply_import, preview_import
-from .roster_csv import MAX_BYTES, TOO_BIG, RosterFileError, decode_upload, parse_roster
+from .roster_csv import RosterFileError, parse_roster
+from .roster_files import read_roster_file
 
 
 @click.command("list-schools")
@@ -28,8 +29,15 @@ def list_schools() -> None:
 @click.option("--dry-run", is_flag=True, help="Check the file and show what would change; write nothing.")
 @click.option("--force-valid-only", is_flag=True,
               help="Import the good rows even when some rows are refused.")
-def import_pupils(urn: str, path: Path, dry_run: bool, force_valid_only: bool) -> None:
-    """Import or update a school's pupils from a CSV roster (matched by UPN).
+@click.option("--upn-field", default=None, metavar="FIELD",
+              help="OneRoster only: the users.csv column holding the UPN, or userIds:TYPE for a typed "
+                   "userIds entry (default: a userIds entry typed UPN, else identifier).")
+@click.option("--classes-as-groups", is_flag=True,
+              help="OneRoster only: make each class a group of the school and add its students to it.")
+def import_pupils(urn: str, path: Path, dry_run: bool, force_valid_only: bool, upn_field: str | None,
+                  classes_as_groups: bool) -> None:
+    """Import or update a school's pupils from a roster (matched by UPN): a CSV, a OneRoster
+    1.1 CSV bundle (.zip) or a DfE Common Transfer File (.xml), told apart by content.
 
     Exit status 1 when the file or any row is refused (and then nothing is written),
     unless --force-valid-only is given; --dry-run never writes.
@@ -40,19 +48,23 @@ def import_pupils(urn: str, path: Path, dry_run: bool, force_valid_only: bool) -
         sys.exit(1)
     click.echo(f"Reading {path}…", nl=False)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise RosterFileError(TOO_BIG)
-        parsed = parse_roster(decode_upload(path.read_bytes()))
+        with path.open("rb") as stream:
+            roster = read_roster_file(stream, urn=school.urn, upn_field=upn_field,
+                                      classes_as_groups=classes_as_groups)
+        parsed = parse_roster(roster.text)
     except RosterFileError as exc:
         click.echo("")
         click.echo(f"{path}: {exc}", err=True)
         sys.exit(1)
-    click.echo(f" {parsed.total_rows} rows")
+    click.echo(f" {parsed.total_rows} rows" + ("" if roster.kind == "csv" else f" ({roster.label})"))
     click.echo(f"Checking against {school.name} ({school.urn})…", nl=False)
     preview = preview_import(db.session, school, parsed)
     click.echo(" done")
     click.echo(f"To add: {len(preview.to_add)}; to change: {len(preview.to_change)}; "
                f"unchanged: {len(preview.unchanged)}; refused: {len(preview.problems)}")
+    if preview.groups is not None:
+        click.echo(f"Groups: {len(preview.groups.to_make)} to make; {len(preview.groups.joins)} pupils to add "
+                   "to their class groups")
     for change in preview.to_change if dry_run else ():
         what = ", ".join(f"{f} {show_value(f, old)} → {show_value(f, new)}" for f, (old, new) in
                          change.changes.items())
@@ -82,6 +94,9 @@ def import_pupils(urn: str, path: Path, dry_run: bool, force_valid_only: bool) -
     click.echo(" done")
     click.echo(f"Added {result.added}, changed {result.changed}, unchanged {result.unchanged}, "
                f"refused {result.refused}.")
+    if preview.groups is not None and preview.groups.joins:
+        click.echo(f"Made {len(preview.groups.to_make)} groups; added {len(preview.groups.joins)} pupils to "
+                   "their class groups.")
 
 
 COMMANDS: list = [list_schools, import_pupils]

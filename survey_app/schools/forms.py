@@ -130,11 +130,19 @@ class PupilSearchForm(FlaskForm):
             raise ValidationError("Choose a reg group from the list.")
 
 
+def _strip_text(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 class UploadRosterForm(FlaskForm):
     # Any id is accepted here: the route looks it up through the Scope (404 when out of view).
     school = SelectField("School", coerce=int, validate_choice=False)
-    roster = FileField("Roster file (CSV)", validators=[FileRequired("Choose the CSV file to import.")],
-                       render_kw={"accept": ".csv,text/csv"})
+    roster = FileField("Roster file (CSV, OneRoster ZIP or CTF XML)",
+                       validators=[FileRequired("Choose the CSV file to import.")],
+                       render_kw={"accept": ".csv,text/csv,.zip,application/zip,.xml,text/xml"})
+    upn_field = StringField("OneRoster only: the users.csv column holding the UPN", filters=[_strip_text],
+                            validators=[Optional(), Length(max=60)])
+    classes_as_groups = BooleanField("OneRoster only: make each class a group and add its students to it")
     submit = SubmitField("Upload and check")
 
 

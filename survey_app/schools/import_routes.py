@@ -28,7 +28,8 @@ from ..models.base import utcnow
 from .forms import ButtonForm, ConfirmImportForm, UploadRosterForm
 from .jobs import IMPORT
 from .roster import RosterPreview, apply_import, preview_import
-from .roster_csv import MAX_BYTES, RosterFileError, decode_upload, parse_roster
+from .roster_csv import MAX_BYTES, MAX_ROWS, RosterFileError, parse_roster
+from .roster_files import read_roster_file
 from .routes import bp
 
 PENDING_FOR = timedelta(hours=1)
@@ -52,7 +53,9 @@ def _preview(pending: PendingImport, school: School) -> RosterPreview:
 def _render_upload(form: UploadRosterForm, status: int = 200, file_error: str | None = None):
     if file_error:
         form.roster.errors = [*form.roster.errors, file_error]
-    return render_template("schools/import_upload.html", form=form, max_mb=MAX_BYTES // (1024 * 1024)), status
+    return render_template("schools/import_upload.html", form=form, max_mb=MAX_BYTES // (1024 * 1024),
+                           max_rows=MAX_ROWS,
+                           upload_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)), status
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -69,7 +72,8 @@ def upload_roster():
     school = scope.school_or_404(db.session, form.school.data)
     upload = form.roster.data
     try:
-        text = decode_upload(upload.stream.read(MAX_BYTES + 1))
+        text = read_roster_file(upload.stream, urn=school.urn, upn_field=form.upn_field.data or None,
+                                classes_as_groups=form.classes_as_groups.data).text
         parse_roster(text)
     except RosterFileError as exc:
         return _render_upload(form, 400, str(exc))

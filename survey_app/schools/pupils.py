@@ -25,6 +25,7 @@ FIELD_LABELS = {
     "upn": "UPN", "first_name": "First name", "surname": "Surname", "year_group": "Year group",
     "reg_group": "Reg group", "gender": "Gender", "sen": "SEN", "fsm": "FSM", "eal": "EAL",
     "archived": "Archived", "school_id": "School", "flags": "Flags", "left_on": "Left the school on",
+    "date_of_birth": "Date of birth",
     "shared_with_partnership": "Shared with the partnership",
 }
 EDITABLE = ("first_name", "surname", "year_group", "reg_group", "gender", "sen", "fsm", "eal")
@@ -45,9 +46,11 @@ def show_value(fld: str, value: Any) -> str:
         return f"{value} ({SEN_LABELS[value]})" if value in SEN_LABELS else str(value)
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    if isinstance(value, date):
+        return value.strftime("%-d %b %Y")
     if fld == "flags" and isinstance(value, list):
         return ", ".join(str(v) for v in value) if value else "—"
-    if fld == "left_on" and isinstance(value, str) and len(value) == 10:
+    if fld in ("left_on", "date_of_birth") and isinstance(value, str) and len(value) == 10:
         try:
             return date.fromisoformat(value).strftime("%-d %b %Y")
         except ValueError:

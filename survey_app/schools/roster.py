@@ -23,6 +23,7 @@ from ..flags.operations import describe, flags_settable_at_school, insert_member
 from ..models import ChangeLog, Pupil, School, StaffUser, pupil_flag_members
 from ..models.base import utcnow
 from .roster_csv import DEFAULTS, ParsedRoster, RosterRow, RowProblem, _and
+from .roster_groups import GroupPlan, apply_groups, plan_groups
 
 
 @dataclass
@@ -52,15 +53,23 @@ class RosterPreview:
     # (the flags that may be set here); without one, flags are left alone.
     flags_given: bool = False
     settable_flag_ids: list[int] = field(default_factory=list)
+    # With a classes column: the groups to make and the pupils who join them (roster_groups.py).
+    groups: GroupPlan | None = None
 
     @property
     def writes(self) -> int:
         return len(self.to_add) + len(self.to_change)
 
+    @property
+    def joins(self) -> int:
+        return len(self.groups.joins) if self.groups is not None else 0
+
     def digest(self) -> str:
         """Return a fingerprint of the planned writes (to notice a change before confirming)."""
         plan = [[r.upn, r.values] + ([r.flag_ids] if r.flag_ids else []) for r in self.to_add]
         plan += [[c.pupil_id, c.changes] for c in self.to_change]
+        if self.groups is not None:
+            plan += [self.groups.to_make, self.groups.joins]
         return hashlib.sha256(json.dumps(plan, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
@@ -102,7 +111,8 @@ def _check_flags(session: Session, school: School, parsed: ParsedRoster, scope: 
             preview.problems.append(RowProblem(row.row, row.upn, row.name, [_unknown_flags(unknown, settable)]))
             continue
         chosen = sorted((by_name[n.lower()] for n in row.flags or []), key=lambda f: f.name.lower())
-        rows.append(RosterRow(row.row, row.upn, row.values, [f.name for f in chosen], [f.id for f in chosen]))
+        rows.append(RosterRow(row.row, row.upn, row.values, [f.name for f in chosen], [f.id for f in chosen],
+                              row.groups))
     return rows, {f.id: f.name for f in settable}
 
 
@@ -160,7 +170,9 @@ def preview_import(session: Session, school: School, parsed: ParsedRoster,
             preview.unchanged.append(row)
     for row in new_rows:
         full = {**DEFAULTS, **row.values}
-        preview.to_add.append(RosterRow(row.row, row.upn, full, row.flags, row.flag_ids))
+        preview.to_add.append(RosterRow(row.row, row.upn, full, row.flags, row.flag_ids, row.groups))
+    if "groups" in parsed.columns:
+        preview.groups = plan_groups(session, school, good_rows, {upn: r.id for upn, r in existing.items()})
     preview.problems.sort(key=lambda p: p.row)
     file_upns = {r.upn for r in parsed.rows} | {p.upn for p in parsed.problems}
     preview.not_in_file = sum(1 for upn, r in existing.items() if not r.archived and upn not in file_upns)
@@ -220,6 +232,8 @@ def apply_import(session: Session, school: School, staff: StaffUser | None, prev
             "filename": filename, "added": len(preview.to_add), "changed": len(preview.to_change),
             "unchanged": len(preview.unchanged), "refused": len(preview.problems),
             "refused_rows": [[p.row, p.upn, p.reason] for p in preview.problems],
+            **({"groups_made": len(preview.groups.to_make), "joined_groups": len(preview.groups.joins)}
+               if preview.groups is not None else {}),
         })
         session.flush()
         entries = []
@@ -247,6 +261,9 @@ def apply_import(session: Session, school: School, staff: StaffUser | None, prev
                          "action": "updated by import", "changes": _loggable(c.changes)} for c in preview.to_change]
         if preview.flags_given and preview.settable_flag_ids:
             entries += _write_flags(session, preview, id_of, now, summary.staff_id)
+        if preview.groups is not None and preview.groups.joins:
+            all_ids = dict(session.execute(select(Pupil.upn, Pupil.id).where(Pupil.school_id == school.id)).all())
+            apply_groups(session, school, preview.groups, all_ids, summary.staff_id)
         if entries:
             session.execute(insert(ChangeLog), entries)
         session.flush()

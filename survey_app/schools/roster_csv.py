@@ -21,9 +21,10 @@ from ..flags.operations import SEPARATOR
 from ..models.base import utcnow
 from ..models.upn import UPN_PATTERN, is_valid_upn
 
-MAX_ROWS = 2000
-MAX_BYTES = 1024 * 1024
-TOO_BIG = ("This file is larger than 1 MB, the largest roster file accepted. Remove the columns "
+# The largest school: an FE college of 15,000 learners.
+MAX_ROWS = 15000
+MAX_BYTES = 3 * 1024 * 1024
+TOO_BIG = ("This file is larger than 3 MB, the largest roster CSV accepted. Remove the columns "
            "the import does not need, or split the file by year group.")
 NOT_UTF8 = "This file is not UTF-8 text: save it as 'CSV UTF-8' and try again"
 HEADER_SEARCH_ROWS = 10
@@ -38,6 +39,7 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     "year_group": ("Year", "NC Year", "Year Group", "National Curriculum Year", "NC Year Actual"),
     "reg_group": ("Reg Group", "Registration Group", "Reg", "Form", "Form Group", "Tutor Group"),
     "gender": ("Gender", "Sex"),
+    "date_of_birth": ("Date of Birth", "DOB", "Birth Date"),
     "sen": ("SEN", "SEN Status", "SEN Provision"),
     "fsm": ("FSM", "FSM Eligible", "Pupil Premium", "Disadvantaged"),
     "eal": ("EAL",),
@@ -45,13 +47,17 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     "left_on": ("Left On", "Leaving Date", "Date Left"),
     # Custom pupil flags by name, separated by semicolons ("Mentored; Young carer").
     "flags": ("Flags", "Pupil Flags"),
+    # Classes the pupil joins as groups, separated by semicolons (roster_groups.py).
+    "groups": ("Class Groups",),
 }
 REQUIRED = ("upn", "surname", "first_name", "year_group")
 COLUMN_LABELS = {"upn": "UPN", "surname": "surname (e.g. 'Legal Surname')",
                  "first_name": "forename (e.g. 'Forename')", "year_group": "year group (e.g. 'Year')"}
 # Pupil columns an import writes, in the order pages show them.
-PUPIL_FIELDS = ("first_name", "surname", "year_group", "reg_group", "gender", "sen", "fsm", "eal", "left_on")
-DEFAULTS: dict[str, Any] = {"reg_group": None, "gender": None, "sen": "N", "fsm": False, "eal": False}
+PUPIL_FIELDS = ("first_name", "surname", "year_group", "reg_group", "gender", "date_of_birth", "sen", "fsm",
+                "eal", "left_on")
+DEFAULTS: dict[str, Any] = {"reg_group": None, "gender": None, "date_of_birth": None, "sen": "N", "fsm": False,
+                            "eal": False}
 
 
 def _key(text: str) -> str:
@@ -61,7 +67,8 @@ def _key(text: str) -> str:
 
 _HEADER_FIELD = {_key(name): fld for fld, names in COLUMN_NAMES.items() for name in names}
 _SEN = {"": "N", "n": "N", "none": "N", "no": "N", "nosen": "N", "k": "K", "sensupport": "K",
-        "support": "K", "e": "E", "ehcplan": "E", "ehcp": "E", "ehc": "E", "s": "E", "statement": "E"}
+        "support": "K", "a": "K", "p": "K", "e": "E",
+        "ehcplan": "E", "ehcp": "E", "ehc": "E", "s": "E", "statement": "E"}
 _TRUE = {"y", "yes", "true", "t", "1"}
 _FALSE = {"", "n", "no", "false", "f", "0"}
 # First-language entries that do not make a pupil EAL: English, or no language recorded.
@@ -88,6 +95,8 @@ class RosterRow:
     # against the school's flags, their names as defined and their ids.
     flags: list[str] | None = None
     flag_ids: list[int] | None = None
+    # Class names the pupil joins as groups (None: the file has no such column).
+    groups: list[str] | None = None
 
     @property
     def name(self) -> str:
@@ -287,6 +296,12 @@ def _check_row(record: list[str], columns: dict[str, list[int]],
     if "gender" in cell:
         _text(values, reasons, "gender", _GENDER.get(_key(cell["gender"]), cell["gender"]), "gender", 20,
               False)
+    if "date_of_birth" in cell:
+        born = _date(cell["date_of_birth"]) if cell["date_of_birth"] else None
+        if cell["date_of_birth"] and (born is None or born > today or born.year < 1950):
+            reasons.append(f"date of birth '{cell['date_of_birth']}' is not a date such as 2014-09-01 "
+                           "or 01/09/2014, after 1950 and not in the future")
+        values["date_of_birth"] = born
     if "sen" in cell:
         sen = _SEN.get(_key(cell["sen"]))
         if sen is None:
@@ -312,6 +327,10 @@ def _check_row(record: list[str], columns: dict[str, list[int]],
             reasons.append(f"leaving date '{cell['left_on']}' is in the future")
         values["left_on"] = day
     flags = _flag_names(cell["flags"]) if "flags" in cell else None
+    if "groups" in cell:
+        values["groups"] = _flag_names(cell["groups"])
+        if any(len(name) > 200 for name in values["groups"]):
+            reasons.append("a class name is longer than 200 characters")
     return upn, values, reasons, flags
 
 
@@ -352,7 +371,8 @@ def parse_roster(text: str, today: date | None = None) -> ParsedRoster:
             name = " ".join(_cell(record, columns[f]) for f in ("first_name", "surname")).strip()
             problems.append(RowProblem(number, upn, name, reasons))
         else:
-            rows.append(RosterRow(number, upn, values, flags))
+            groups = values.pop("groups", None)
+            rows.append(RosterRow(number, upn, values, flags, groups=groups))
     fields = ("upn",) + tuple(
         f for f in PUPIL_FIELDS
         if f in columns or (f == "eal" and "first_language" in columns))

@@ -23,7 +23,7 @@ NEEDS_UPLOAD = {
     "schools.preview_roster", "schools.preview_refused_csv", "schools.import_result",
     "schools.result_refused_csv", "rounds.paper_import_preview",
 }
-PUBLIC = {"accounts.sign_in", "accounts.reset_password"}
+PUBLIC = {"accounts.sign_in", "accounts.reset_password", "accounts.sso_start", "accounts.sso_callback"}
 ROLES = ["anonymous", "pupil", "teacher_other", "teacher", "lead_other", "lead", "admin"]
 IN_SCOPE = {"teacher", "lead", "admin"}
 ROLE_OF = {"teacher_other": "teacher", "teacher": "teacher", "lead_other": "lead", "lead": "lead",
