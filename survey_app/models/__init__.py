@@ -7,6 +7,7 @@ from .profiles import SUPPORT_KINDS, AuditEvent, RoundFactorStats, SupportEntry
 from .responses import FACTOR_SLOTS, Answer, FactorScore, Response, ResponseScores
 from .staff import ROLES, PasswordReset, StaffUser, group_staff
 from .surveys import MODES, PHASES, AccessCode, QuestionnaireVersion, SurveyRound, round_groups
+from .tracking import AttainmentResult, AttendancePeriod, Intervention, InterventionNote, PatternThreshold
 
 __all__ = [
     "ExportJob",
@@ -38,4 +39,9 @@ __all__ = [
     "SurveyRound",
     "group_members",
     "round_groups",
+    "AttainmentResult",
+    "AttendancePeriod",
+    "Intervention",
+    "InterventionNote",
+    "PatternThreshold",
 ]

@@ -1,0 +1,2 @@
+"""Tracking and interventions: attainment and attendance beside attitudes, the pupils each
+pattern picks out and why, interventions for pupils and groups, and their impact."""
