@@ -61,7 +61,7 @@ def test_target_is_judged_within_one_scale_and_prediction_is_kept_apart():
 def test_every_kind_of_bad_attainment_row_with_row_numbers():
     text = HEAD + "\n".join([
         f"{P1},Maths,Autumn 2,2026-12-04,6,5,,GCSE",  # row 2: good
-        f"X123,Maths,Autumn 2,2026-12-04,6,5,,GCSE",  # row 3: bad UPN
+        "X123,Maths,Autumn 2,2026-12-04,6,5,,GCSE",  # row 3: bad UPN
         f"{P1},,Autumn 2,2026-12-04,6,5,,GCSE",  # row 4: no subject
         f"{P1},English,Autumn 2,4th Dec,6,5,,GCSE",  # row 5: bad date
         f"{P1},Art,Autumn 2,2026-12-04,6,5,,Marks out of ten",  # row 6: unknown scale

@@ -1,0 +1,190 @@
+"""The tracking list as a table: columns, cells in words, sorting, filtering and the files.
+
+The page, the CSV and XLSX downloads and `export-tracking` all come from `table_of`, so
+what a lead filters and sorts is what they export. Pure code over plain rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..files.cells import safe_cell
+from ..models.people import short_year
+from . import patterns as pt
+from .queries import TrackingList, TrackingRow
+
+SEN = {"N": "", "K": "SEN support", "E": "EHC plan"}
+PARTS = {"score", "change", "result", "target", "prediction", "versus", "point"}
+VERSUS = {"above": "above target", "on": "on target", "below": "below target"}
+_OPERATOR = re.compile(r"^\s*(<=|>=|<|>|=)\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    numeric: bool = False
+    kind: str = "text"  # "factor", "subject", "pattern" for the page's styling
+
+
+@dataclass
+class Cell:
+    text: str
+    sort: object  # a number for numeric columns, else lower-case text
+    css: str = ""
+    link: str | None = None
+
+
+def _change(cell) -> str:
+    if cell.change is None:
+        return ""
+    mark = {"reliable rise": " reliable rise", "reliable fall": " reliable fall"}.get(cell.verdict or "", "")
+    return f"{cell.change:+.0f}{mark}"
+
+
+def columns_of(tracking: TrackingList, detailed: bool = False) -> list[Column]:
+    """Return the columns: one per factor and per subject (four each when `detailed`, for files)."""
+    cols = [Column("name", "Pupil"), Column("upn", "UPN"), Column("year", "Year", True), Column("school", "School"),
+            Column("sen", "SEN"), Column("fsm", "FSM"), Column("eal", "EAL"), Column("flags", "Flags"),
+            Column("round", "Latest round")]
+    for key, name in tracking.factors:
+        if detailed:
+            cols += [Column(f"f:{key}:score", f"{name} score", True), Column(f"f:{key}", f"{name} band"),
+                     Column(f"f:{key}:change", f"{name} change since the round before")]
+        else:
+            cols.append(Column(f"f:{key}", name, kind="factor"))
+    for subject in tracking.subjects:
+        if detailed:
+            cols += [Column(f"s:{subject}:result", f"{subject} result"),
+                     Column(f"s:{subject}:target", f"{subject} target"),
+                     Column(f"s:{subject}:prediction", f"{subject} prediction"),
+                     Column(f"s:{subject}:versus", f"{subject} against target"),
+                     Column(f"s:{subject}:point", f"{subject} assessment")]
+        else:
+            cols.append(Column(f"s:{subject}", subject, kind="subject"))
+    cols += [Column("attendance", "Attendance %", True), Column("interventions", "Open interventions"),
+             Column("patterns", "Patterns", kind="pattern")]
+    if detailed:
+        cols += [Column(f"p:{p.key}", f"{p.name}: why") for p in pt.PATTERNS]
+    return cols
+
+
+def cell_of(row: TrackingRow, key: str) -> Cell:
+    """Return the cell of `row` in column `key`."""
+    simple = {"name": row.name, "upn": row.upn, "school": row.school, "sen": SEN.get(row.sen, row.sen),
+              "fsm": "FSM" if row.fsm else "", "eal": "EAL" if row.eal else "", "flags": ", ".join(row.flags),
+              "round": row.round_name or "", "interventions": "; ".join(t for _, t in row.interventions)}
+    if key in simple:
+        return Cell(simple[key], simple[key].lower())
+    if key == "year":
+        return Cell(short_year(row.year_group), row.year_group)
+    if key == "attendance":
+        return Cell("" if row.attendance is None else f"{row.attendance:g}", row.attendance)
+    if key == "patterns":
+        text = "; ".join(h.name for h in row.patterns)
+        return Cell(text, text.lower())
+    kind, _, rest = key.partition(":")
+    name, part = rest, ""
+    if rest.rpartition(":")[2] in PARTS:
+        name, _, part = rest.rpartition(":")
+    if kind == "f":
+        f = row.factors.get(name)
+        if f is None:
+            return Cell("", None if part else "")
+        if part == "score":
+            return Cell("" if f.score is None else f"{f.score:.0f}", f.score)
+        if part == "change":
+            return Cell(_change(f), f.change)
+        text = (f.band_label or "") + (f" ({_change(f)})" if f.change is not None else "")
+        return Cell(text, f.score, css=f"band-{f.band}" if f.band else "")
+    if kind == "s":
+        s = row.subjects.get(name)
+        if s is None:
+            return Cell("", "")
+        if part in ("result", "target", "prediction"):
+            value = getattr(s, part) or ""
+            return Cell(value, value.lower())
+        if part == "point":
+            return Cell(f"{s.assessment} ({s.assessed_on.isoformat()})", s.assessed_on.isoformat())
+        versus = VERSUS.get(s.versus or "", "")
+        rank = {"below": 0, "on": 1, "above": 2}.get(s.versus or "", -1)
+        if part == "versus":
+            return Cell(versus, rank)
+        text = s.result + (f" (target {s.target}, {versus})" if s.target else "")
+        text += f"; predicted {s.prediction}" if s.prediction else ""
+        return Cell(text, rank, css=f"versus-{s.versus}" if s.versus else "")
+    if kind == "p":
+        hit = next((h for h in row.patterns if h.key == rest), None)
+        return Cell(hit.reason if hit else "", hit.reason.lower() if hit else "")
+    return Cell("", "")
+
+
+def matches(cell: Cell, wanted: str, numeric: bool) -> bool:
+    """Return whether `cell` passes the filter `wanted`: a number comparison ("<90", ">=5")
+    on numeric columns, else the text contained in the cell (ignoring case)."""
+    match = _OPERATOR.match(wanted) if numeric else None
+    if match:
+        if not isinstance(cell.sort, int | float):
+            return False
+        op, value = match.group(1), float(match.group(2))
+        return {"<": cell.sort < value, "<=": cell.sort <= value, ">": cell.sort > value,
+                ">=": cell.sort >= value, "=": cell.sort == value}[op]
+    return wanted.strip().lower() in cell.text.lower()
+
+
+def table_of(tracking: TrackingList, filters: Mapping[str, str] | None = None, sort: str | None = None,
+             descending: bool = False, detailed: bool = False) -> tuple[list[Column], list[list[Cell]]]:
+    """Return (columns, rows of cells), filtered on any column ({key: text}) and sorted on any
+    column (blank cells last); unknown column keys are ignored."""
+    cols = columns_of(tracking, detailed)
+    page_cols = {c.key: c for c in columns_of(tracking, False)} | {c.key: c for c in cols}
+    rows = tracking.rows
+    for key, wanted in (filters or {}).items():
+        if key in page_cols and wanted.strip():
+            rows = [r for r in rows if matches(cell_of(r, key), wanted, page_cols[key].numeric)]
+    if sort in page_cols:
+        present = [r for r in rows if cell_of(r, sort).sort not in (None, "")]
+        blank = [r for r in rows if cell_of(r, sort).sort in (None, "")]
+        rows = sorted(present, key=lambda r: cell_of(r, sort).sort, reverse=descending) + blank
+    return cols, [[cell_of(r, c.key) for c in cols] for r in rows]
+
+
+def to_csv(cols: list[Column], rows: list[list[Cell]]) -> str:
+    """Return the table as CSV text, cells a spreadsheet would run as formulas neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([c.label for c in cols])
+    for cells in rows:
+        writer.writerow([safe_cell(c.text) for c in cells])
+    return buffer.getvalue()
+
+
+def to_xlsx(cols: list[Column], rows: list[list[Cell]], note: str) -> bytes:
+    """Return the table as an XLSX workbook (numbers as numbers), with the patterns note."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Tracking"
+    sheet.append([c.label for c in cols])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for cells in rows:
+        sheet.append([c.sort if col.numeric and isinstance(c.sort, int | float) else _text(c.text)
+                      for col, c in zip(cols, cells, strict=True)])
+    sheet.freeze_panes = "B2"
+    notes = book.create_sheet("About")
+    notes.append([note])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _text(value: str) -> str:
+    # openpyxl would store a cell starting with "=" as a formula.
+    return safe_cell(value) if isinstance(value, str) else value
