@@ -1,2 +1,6 @@
 """Tracking and interventions: attainment and attendance beside attitudes, the pupils each
 pattern picks out and why, interventions for pupils and groups, and their impact."""
+
+from .routes import bp
+
+__all__ = ["bp"]

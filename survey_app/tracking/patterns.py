@@ -24,8 +24,10 @@ class Pattern:
     defaults: dict[str, float]
     labels: dict[str, str]
 
-    def rule_text(self, thresholds: Mapping[str, float]) -> str:
-        return self.rule.format(**{k: _num(v) for k, v in thresholds.items()})
+    def rule_text(self, thresholds: Mapping[str, float] | None = None) -> str:
+        """Return the rule in words with `thresholds` (missing ones: our defaults)."""
+        values = {**self.defaults, **(thresholds or {})}
+        return self.rule.format(**{k: _num(v) for k, v in values.items()})
 
 
 PATTERNS = (

@@ -79,7 +79,7 @@ def cell_of(row: TrackingRow, key: str) -> Cell:
               "fsm": "FSM" if row.fsm else "", "eal": "EAL" if row.eal else "", "flags": ", ".join(row.flags),
               "round": row.round_name or "", "interventions": "; ".join(t for _, t in row.interventions)}
     if key in simple:
-        return Cell(simple[key], simple[key].lower())
+        return Cell(simple[key], simple[key].lower(), link=str(row.pupil_id) if key == "name" else None)
     if key == "year":
         return Cell(short_year(row.year_group), row.year_group)
     if key == "attendance":
@@ -100,7 +100,7 @@ def cell_of(row: TrackingRow, key: str) -> Cell:
         if part == "change":
             return Cell(_change(f), f.change)
         text = (f.band_label or "") + (f" ({_change(f)})" if f.change is not None else "")
-        return Cell(text, f.score, css=f"band-{f.band}" if f.band else "")
+        return Cell(text, f.score, css=f"cell-{f.band}" if f.band else "")
     if kind == "s":
         s = row.subjects.get(name)
         if s is None:

@@ -86,6 +86,7 @@ EXCEPTIONS = {
 for _role in ROLE_OF:
     EXCEPTIONS[("cohort.print_view", _role)] = 400
     EXCEPTIONS[("cohort.download", _role)] = 400
+    EXCEPTIONS[("tracking.tracking_export", _role)] = 400  # a tracking file needs a selection
     for _endpoint in ("cohort.export_status", "cohort.export_status_json", "cohort.export_download"):
         EXCEPTIONS[(_endpoint, _role)] = 404
 

@@ -1,0 +1,109 @@
+"""Tracking routes: the tracking list for a selection (in the URL), its files and print view."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..accounts.access import current_scope, staff_required
+from ..audit.log import record_export
+from ..cohort.build import CohortError, check_filters
+from ..cohort.options import selection_options
+from ..cohort.selection import CohortSelection, parse_selection
+from ..db import db
+from ..models import School
+from ..models.base import utcnow
+from ..models.people import year_label
+from . import patterns
+from .queries import TrackingList, tracking_list
+from .table import table_of, to_csv, to_xlsx
+
+bp = Blueprint("tracking", __name__, template_folder="templates", url_prefix="/staff/tracking")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def url_with(endpoint: str | None = None, path: dict | None = None, **changes: str | None) -> str:
+    """Return this page's URL (or `endpoint`'s) with the same query, some values changed or dropped."""
+    args = {k: v for k, v in request.args.lists()}
+    for key, value in changes.items():
+        key = key.replace("__", ".")
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = [value]
+    query = urlencode(args, doseq=True)
+    return url_for(endpoint or request.endpoint, **(path or {})) + (f"?{query}" if query else "")
+
+
+def _list_or_400() -> tuple[CohortSelection, TrackingList | None]:
+    """Return the selection of the query and its tracking list (None before a choice), or 400/404."""
+    parsed = parse_selection({k: request.args.getlist(k) for k in ("school", "group", "year")})
+    if parsed.errors:
+        abort(400, " ".join(parsed.errors))
+    selection = parsed.selection
+    scope = current_scope()
+    try:
+        check_filters(db.session, scope, selection)
+    except CohortError:
+        abort(404)
+    if not (selection.school_ids or selection.group_ids or selection.year_groups):
+        return selection, None
+    return selection, tracking_list(db.session, scope, selection, utcnow(),
+                                    int(current_app.config.get("SUPPRESSION_THRESHOLD", 5)))
+
+
+def _view_args() -> tuple[dict[str, str], str | None, bool]:
+    """Return (filters {column key: text}, sort column, descending) from the query."""
+    filters = {k[2:]: v for k, v in request.args.items() if k.startswith("f.") and v.strip()}
+    return filters, request.args.get("sort") or None, request.args.get("dir") == "desc"
+
+
+def _render(template: str, detailed: bool = False):
+    selection, tracking = _list_or_400()
+    filters, sort, descending = _view_args()
+    cols, rows = table_of(tracking, filters, sort, descending, detailed) if tracking else ([], [])
+    names = {s.id: s.name for s in db.session.scalars(select(School).where(
+        School.id.in_(list(tracking.thresholds) if tracking else [])))}
+    own_rules = {p.key: [(names[sid], p.rule_text(chosen[p.key])) for sid, chosen in
+                         (tracking.thresholds.items() if tracking else ()) if chosen.get(p.key)]
+                 for p in patterns.PATTERNS}
+    return render_template(template, selection=selection, tracking=tracking, cols=cols, rows=rows,
+                           filters=filters, sort=sort, descending=descending, patterns=patterns,
+                           options=selection_options(db.session, current_scope()), year_label=year_label,
+                           url_with=url_with, own_rules=own_rules, now=utcnow())
+
+
+@bp.get("/")
+@staff_required()
+def tracking_page():
+    return _render("tracking/list.html")
+
+
+@bp.get("/print")
+@staff_required()
+def tracking_print():
+    return _render("tracking/print.html")
+
+
+@bp.get("/export.<fmt>")
+@staff_required()
+def tracking_export(fmt: str):
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    selection, tracking = _list_or_400()
+    if tracking is None:
+        abort(400, "Choose a group, a school or a year group first.")
+    filters, sort, descending = _view_args()
+    cols, rows = table_of(tracking, filters, sort, descending, detailed=True)
+    record_export(db.session, current_user.id, f"tracking list ({fmt.upper()})", rows=len(rows),
+                  selection=selection.query_string())
+    db.session.commit()
+    if fmt == "csv":
+        body, mimetype = to_csv(cols, rows).encode("utf-8-sig"), "text/csv"
+    else:
+        body, mimetype = to_xlsx(cols, rows, patterns.NOTE), XLSX
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="tracking-list.{fmt}"'})

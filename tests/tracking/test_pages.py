@@ -1,0 +1,60 @@
+"""The tracking list pages: selection in the URL inside the scope, sorting and filtering on
+any column, the files and the print view."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from survey_app.db import db
+from survey_app.models import AuditEvent
+from survey_app.tracking.files import decode, read_attainment
+from survey_app.tracking.imports import ATTAINMENT, apply_import, preview_import
+from tests.conftest import login_as
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+
+
+def _import(world) -> None:
+    checked = read_attainment(decode((EXAMPLES / "attainment.csv").read_bytes()))
+    apply_import(db.session, world.school, None, preview_import(db.session, world.school, ATTAINMENT, checked))
+    db.session.commit()
+
+
+def test_the_list_sorts_filters_and_stays_in_scope(client, staff_world):
+    _import(staff_world)
+    login_as(client, staff_world.lead)
+    page = client.get("/staff/tracking/")
+    assert page.status_code == 200 and "Choose a school, a group or a year group" in page.text
+    url = f"/staff/tracking/?school={staff_world.school.id}"
+    page = client.get(url)
+    assert page.status_code == 200 and "Fragile learner" in page.text and "not labels" in page.text
+    names = [p.display_name for p in staff_world.pupils]
+    assert all(n in page.text for n in names) and "Sam Second" not in page.text
+    sorted_page = client.get(url + "&sort=s:Maths&dir=desc").text
+    # Maths: pupil 0 above target (6 v 5), pupil 2 PK4 v PK5 below, pupil 1 standardised below.
+    assert sorted_page.index("6 (target 5, above target)") < sorted_page.index("PK4 (target PK5, below target)")
+    filtered = client.get(url + "&f.s:Maths=above").text
+    assert names[0] in filtered and names[1] not in filtered and "1</strong> of 4 pupils" in filtered
+    # Another school's id is not found, not an empty list.
+    assert client.get(f"/staff/tracking/?school={staff_world.other_school.id}").status_code == 404
+    assert client.get("/staff/tracking/?year=nine").status_code == 400
+
+
+def test_a_teacher_sees_only_their_groups_pupils_and_the_files_are_audited(client, staff_world):
+    _import(staff_world)
+    login_as(client, staff_world.teacher_b)
+    page = client.get(f"/staff/tracking/?group={staff_world.group_b.id}")
+    assert "Olu Other" in page.text and staff_world.pupils[0].display_name not in page.text
+    assert client.get(f"/staff/tracking/?group={staff_world.group.id}").status_code == 404
+    login_as(client, staff_world.teacher)
+    resp = client.get(f"/staff/tracking/export.csv?group={staff_world.group.id}&f.s:Maths=above")
+    rows = list(csv.DictReader(io.StringIO(resp.data.decode("utf-8-sig"))))
+    assert [r["UPN"] for r in rows] == [staff_world.pupils[0].upn] and "Fragile learner: why" in rows[0]
+    xlsx = client.get(f"/staff/tracking/export.xlsx?group={staff_world.group.id}")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    exports = db.session.query(AuditEvent).filter(AuditEvent.action == "exported").all()
+    assert [e.detail["what"] for e in exports] == ["tracking list (CSV)", "tracking list (XLSX)"]
+    printed = client.get(f"/staff/tracking/print?group={staff_world.group.id}")
+    assert printed.status_code == 200 and "Back to the tracking list" in printed.text
