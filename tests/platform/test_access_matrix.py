@@ -21,7 +21,7 @@ from tests.conftest import csrf_from, login_as, sign_in_pupil
 # are tested with those uploads in test_roster_import.py and test_paper_answers.py.
 NEEDS_UPLOAD = {
     "schools.preview_roster", "schools.preview_refused_csv", "schools.import_result",
-    "schools.result_refused_csv", "rounds.paper_import_preview",
+    "schools.result_refused_csv", "rounds.paper_import_preview", "tracking.preview_tracking_import",
 }
 PUBLIC = {"accounts.sign_in", "accounts.reset_password"}
 ROLES = ["anonymous", "pupil", "teacher_other", "teacher", "lead_other", "lead", "admin"]

@@ -58,3 +58,43 @@ def test_a_teacher_sees_only_their_groups_pupils_and_the_files_are_audited(clien
     assert [e.detail["what"] for e in exports] == ["tracking list (CSV)", "tracking list (XLSX)"]
     printed = client.get(f"/staff/tracking/print?group={staff_world.group.id}")
     assert printed.status_code == 200 and "Back to the tracking list" in printed.text
+
+
+def test_import_from_the_web_upload_preview_confirm(client, staff_world):
+    from survey_app.models import AttainmentResult, PendingImport
+    from tests.conftest import csrf_from
+
+    login_as(client, staff_world.lead)
+    school = staff_world.school
+    form = client.get(f"/staff/tracking/import?school={school.id}&kind=attendance")
+    assert form.status_code == 200
+    bad = client.post("/staff/tracking/import", data={
+        "csrf_token": csrf_from(form.text), "school": school.id, "kind": "attainment",
+        "upload": (io.BytesIO(b"UPN,Subject\n"), "a.csv")}, content_type="multipart/form-data")
+    assert bad.status_code == 400 and "no column" in bad.text
+    text = (EXAMPLES / "attainment.csv").read_bytes() + b"X1,Maths,Autumn 2,2026-12-04,6,5,,GCSE\n"
+    resp = client.post("/staff/tracking/import", data={
+        "csrf_token": csrf_from(form.text), "school": school.id, "kind": "attainment",
+        "upload": (io.BytesIO(text), "attainment.csv")}, content_type="multipart/form-data")
+    assert resp.status_code == 302
+    preview = client.get(resp.location)
+    assert "8</span> to add" in preview.text and "Row numbers" in preview.text and "not 13 characters" in preview.text
+    assert db.session.query(AttainmentResult).count() == 0  # the preview wrote nothing
+    token = resp.location.rsplit("/", 1)[1]
+    # Someone else's token, or another school's lead, finds nothing.
+    login_as(client, staff_world.other_lead)
+    assert client.get(resp.location).status_code == 404
+    login_as(client, staff_world.lead)
+    preview = client.get(resp.location)
+    no_csrf = client.post(f"/staff/tracking/import/{token}/confirm", data={})
+    assert no_csrf.status_code == 400 and db.session.query(AttainmentResult).count() == 0
+    done = client.post(f"/staff/tracking/import/{token}/confirm", data={
+        "csrf_token": csrf_from(preview.text), "digest": _digest(preview.text)})
+    assert done.status_code == 302 and db.session.query(AttainmentResult).count() == 8
+    assert db.session.query(PendingImport).count() == 0
+
+
+def _digest(html: str) -> str:
+    import re
+
+    return re.search(r'name="digest" type="hidden" value="([^"]+)"', html).group(1)
