@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -14,12 +14,14 @@ from ..cohort.build import CohortError, check_filters
 from ..cohort.options import selection_options
 from ..cohort.selection import CohortSelection, parse_selection
 from ..db import db
-from ..models import School
+from ..models import Partnership, School
 from ..models.base import utcnow
 from ..models.people import year_label
 from . import patterns
+from .forms import ButtonForm
 from .queries import TrackingList, tracking_list
 from .table import table_of, to_csv, to_xlsx
+from .thresholds import check, chosen, field_name, save
 
 bp = Blueprint("tracking", __name__, template_folder="templates", url_prefix="/staff/tracking")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -107,3 +109,39 @@ def tracking_export(fmt: str):
         body, mimetype = to_xlsx(cols, rows, patterns.NOTE), XLSX
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="tracking-list.{fmt}"'})
+
+
+def _owner_or_404() -> tuple[tuple[str, int], str]:
+    """Return (("school" | "partnership", id), name) from the query, inside the scope, else 404."""
+    scope = current_scope()
+    if request.values.get("partnership"):
+        partnership = scope.partnership(db.session)
+        wanted = request.values.get("partnership", type=int)
+        if scope.is_admin:
+            partnership = db.session.get(Partnership, wanted) if wanted else None
+        if partnership is None or partnership.id != wanted:
+            abort(404)
+        return ("partnership", partnership.id), partnership.name
+    school = scope.school_or_404(db.session, request.values.get("school"))
+    return ("school", school.id), school.name
+
+
+@bp.route("/thresholds", methods=["GET", "POST"])
+@staff_required("admin", "lead")
+def pattern_thresholds():
+    owner, name = _owner_or_404()
+    form = ButtonForm()
+    current, problems = chosen(db.session, owner), []
+    shown = {k: {n: f"{v:g}" for n, v in named.items()} for k, named in current.items()}
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400, "That form had expired; nothing was saved. Please try again.")
+        values, problems = check(request.form)
+        if not problems:
+            changed = save(db.session, current_user, owner, values)
+            db.session.commit()
+            flash("The thresholds were saved." if changed else "Nothing had changed.", "success")
+            return redirect(url_for(".pattern_thresholds", **{owner[0]: owner[1]}))
+        shown = {p.key: {n: request.form.get(field_name(p.key, n), "") for n in p.defaults} for p in patterns.PATTERNS}
+    return render_template("tracking/thresholds.html", owner=owner, name=name, form=form, shown=shown, current=current,
+                           problems=problems, patterns=patterns, field_name=field_name), 400 if problems else 200

@@ -87,6 +87,8 @@ for _role in ROLE_OF:
     EXCEPTIONS[("cohort.print_view", _role)] = 400
     EXCEPTIONS[("cohort.download", _role)] = 400
     EXCEPTIONS[("tracking.tracking_export", _role)] = 400  # a tracking file needs a selection
+    if _role not in ("teacher_other", "teacher"):
+        EXCEPTIONS[("tracking.pattern_thresholds", _role)] = 404  # it needs a school or partnership id
     for _endpoint in ("cohort.export_status", "cohort.export_status_json", "cohort.export_download"):
         EXCEPTIONS[(_endpoint, _role)] = 404
 

@@ -98,3 +98,29 @@ def _digest(html: str) -> str:
     import re
 
     return re.search(r'name="digest" type="hidden" value="([^"]+)"', html).group(1)
+
+
+def test_a_lead_sets_the_schools_thresholds_and_a_bad_value_changes_nothing(client, staff_world):
+    from survey_app.models import PatternThreshold
+    from tests.conftest import csrf_from
+
+    login_as(client, staff_world.lead)
+    url = f"/staff/tracking/thresholds?school={staff_world.school.id}"
+    page = client.get(url)
+    assert page.status_code == 200 and "not national norms" in page.text
+    bad = client.post(url, data={"csrf_token": csrf_from(page.text), "school": staff_world.school.id,
+                                 "fragile_learner.low": "120"})
+    assert bad.status_code == 400 and "must be a number from 0 to 100" in bad.text
+    assert db.session.query(PatternThreshold).count() == 0
+    ok = client.post(url, data={"csrf_token": csrf_from(page.text), "school": staff_world.school.id,
+                                "fragile_learner.low": "40"})
+    assert ok.status_code == 302
+    assert [(t.school_id, t.pattern, t.name, t.value) for t in db.session.query(PatternThreshold)] == [
+        (staff_world.school.id, "fragile_learner", "low", 40.0)]
+    listed = client.get(f"/staff/tracking/?school={staff_world.school.id}").text
+    assert "Test School&rsquo;s own choice" in listed and "below 40." in listed
+    login_as(client, staff_world.other_lead)
+    assert client.get(url).status_code == 404
+    assert client.get(f"/staff/tracking/thresholds?partnership={staff_world.partnership.id}").status_code == 404
+    login_as(client, staff_world.teacher)
+    assert client.get(url).status_code == 403
