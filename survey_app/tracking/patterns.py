@@ -89,7 +89,8 @@ def _num(value: float) -> str:
 
 
 def _score(f: Factor) -> str:
-    return f"{f.name.lower()} {f.score:.0f}"
+    # One decimal where the score is not whole, so 49.6 never reads as "50 (below 50)".
+    return f"{f.name.lower()} {f.score:.1f}".removesuffix(".0")
 
 
 def _subjects(items: list[Subject]) -> str:

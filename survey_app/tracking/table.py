@@ -37,6 +37,7 @@ class Cell:
     sort: object  # a number for numeric columns, else lower-case text
     css: str = ""
     link: str | None = None
+    detail: str = ""  # shown under the text on the page (a pattern's reasons)
 
 
 def _change(cell) -> str:
@@ -48,9 +49,12 @@ def _change(cell) -> str:
 
 def columns_of(tracking: TrackingList, detailed: bool = False) -> list[Column]:
     """Return the columns: one per factor and per subject (four each when `detailed`, for files)."""
-    cols = [Column("name", "Pupil"), Column("upn", "UPN"), Column("year", "Year", True), Column("school", "School"),
-            Column("sen", "SEN"), Column("fsm", "FSM"), Column("eal", "EAL"), Column("flags", "Flags"),
-            Column("round", "Latest round")]
+    if detailed:
+        cols = [Column("name", "Pupil"), Column("upn", "UPN"), Column("year", "Year", True),
+                Column("school", "School"), Column("sen", "SEN"), Column("fsm", "FSM"), Column("eal", "EAL"),
+                Column("flags", "Flags"), Column("round", "Latest round")]
+    else:  # the page: what a meeting looks at first, then the rest
+        cols = [Column("name", "Pupil"), Column("year", "Year", True), Column("patterns", "Patterns", kind="pattern")]
     for key, name in tracking.factors:
         if detailed:
             cols += [Column(f"f:{key}:score", f"{name} score", True), Column(f"f:{key}", f"{name} band"),
@@ -66,10 +70,13 @@ def columns_of(tracking: TrackingList, detailed: bool = False) -> list[Column]:
                      Column(f"s:{subject}:point", f"{subject} assessment")]
         else:
             cols.append(Column(f"s:{subject}", subject, kind="subject"))
-    cols += [Column("attendance", "Attendance %", True), Column("interventions", "Open interventions"),
-             Column("patterns", "Patterns", kind="pattern")]
+    cols += [Column("attendance", "Attendance %", True), Column("interventions", "Open interventions")]
     if detailed:
+        cols += [Column("patterns", "Patterns", kind="pattern")]
         cols += [Column(f"p:{p.key}", f"{p.name}: why") for p in pt.PATTERNS]
+    else:
+        cols += [Column("sen", "SEN"), Column("fsm", "FSM"), Column("eal", "EAL"), Column("flags", "Flags"),
+                 Column("school", "School"), Column("round", "Latest round")]
     return cols
 
 
@@ -86,7 +93,7 @@ def cell_of(row: TrackingRow, key: str) -> Cell:
         return Cell("" if row.attendance is None else f"{row.attendance:g}", row.attendance)
     if key == "patterns":
         text = "; ".join(h.name for h in row.patterns)
-        return Cell(text, text.lower())
+        return Cell(text, text.lower(), detail="\n".join(f"{h.name}: {h.reason}" for h in row.patterns))
     kind, _, rest = key.partition(":")
     name, part = rest, ""
     if rest.rpartition(":")[2] in PARTS:

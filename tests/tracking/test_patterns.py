@@ -43,7 +43,7 @@ def test_fragile_learner_edges(score, subjects, expected):
     if expected:
         reason = hits[0].reason
         assert "at or above target in Maths 6 (target 5), English 5 (target 5)" in reason
-        assert reason.endswith(f"self regard {score:.0f} (below 50)")
+        assert reason.endswith(f"self regard {score:g} (below 50)")
 
 
 def test_fragile_learner_on_low_confidence_and_the_schools_threshold():
@@ -115,3 +115,8 @@ def test_export_tracking_lists_the_fragile_learner_with_the_reason(runner, world
     header = [c.value for c in sheet[1]]
     assert "Fragile learner: why" in header and all(
         row[header.index("Patterns")] in (None, "") for row in sheet.iter_rows(min_row=2, values_only=True))
+
+
+def test_a_score_just_under_the_line_is_not_shown_as_the_line():
+    hits = pt.find_patterns(factors(preparedness_for_learning=49.6), BELOW, None, {})
+    assert hits[0].reason.endswith("preparedness for learning 49.6 (below 50)")
