@@ -108,7 +108,10 @@ def find_patterns(factors: Mapping[str, Factor], subjects: list[Subject], attend
     hits = []
 
     def t(pattern: str, name: str) -> float:
-        return float(thresholds.get(pattern, {}).get(name, BY_KEY[pattern].defaults[name]))
+        chosen = thresholds.get(pattern)
+        if chosen and name in chosen:
+            return float(chosen[name])
+        return BY_KEY[pattern].defaults[name]
 
     def low(keys: tuple[str, ...], limit: float) -> list[Factor]:
         return [factors[k] for k in keys if k in factors and factors[k].score is not None

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from ..cohort.selection import CohortSelection, pupil_filter
@@ -35,7 +35,7 @@ from ..models import (
 from ..models.tracking import intervention_members
 from ..profiles.queries import rci_bases
 from ..questionnaires.store import definition_of
-from ..scoring.change import reliable_change
+from ..scoring.change import RELIABLE, standard_error_of_difference
 from . import patterns as pt
 from .scales import SCALE_NAMES, against_target
 
@@ -122,16 +122,28 @@ def thresholds_for(session: Session, school_ids: list[int]) -> dict[int, dict[st
     return {sid: dict(v) for sid, v in out.items()}
 
 
+def verdict(change: float, s_diff: float | None) -> str:
+    """Return the reliable change verdict of `change` (as scoring.change.reliable_change words it)."""
+    if s_diff is None:
+        return "unknown"
+    rci = change / s_diff
+    return "reliable rise" if rci > RELIABLE else "reliable fall" if rci < -RELIABLE else "within measurement error"
+
+
 def _latest_two(session: Session, condition: ColumnElement[bool]):
-    """Return {pupil id: [(response id, round, version id)] latest last, at most two}."""
+    """Return {pupil id: [(response id, round, version id)] latest last, at most two}.
+
+    Plain columns, not ORM objects: thousands of rows are read here on every page."""
     found = session.execute(
-        select(Response.id, Response.pupil_id, Response.questionnaire_version_id, SurveyRound)
+        select(Response.id, Response.pupil_id, Response.questionnaire_version_id, Response.round_id)
         .join(SurveyRound, SurveyRound.id == Response.round_id).join(Pupil, Pupil.id == Response.pupil_id)
         .where(condition, Response.finished_at.is_not(None))
         .order_by(Response.pupil_id, SurveyRound.opens_at, SurveyRound.id)).all()
+    rounds = {r.id: r for r in session.scalars(select(SurveyRound).where(
+        SurveyRound.id.in_({row[3] for row in found})))} if found else {}
     out: dict[int, list] = defaultdict(list)
-    for response_id, pupil_id, version_id, survey_round in found:
-        out[pupil_id] = (out[pupil_id] + [(response_id, survey_round, version_id)])[-2:]
+    for response_id, pupil_id, version_id, round_id in found:
+        out[pupil_id] = (out[pupil_id] + [(response_id, rounds[round_id], version_id)])[-2:]
     return out
 
 
@@ -160,15 +172,19 @@ def _attitudes(session, rows_by_id, condition, scope, now, threshold):
         row.round_name = survey_round.name
         before = scores.get(pairs[0][0]) if len(pairs) == 2 else None
         if before is not None and pairs[0][1].id not in bases:
-            bases[pairs[0][1].id] = rci_bases(session, pairs[0][1], q.factors, now, scope, threshold)
+            # S_diff of each factor, once per earlier round (the RCI is then one division a pupil).
+            bases[pairs[0][1].id] = {
+                key: standard_error_of_difference(b.sd, b.alpha)
+                for key, b in rci_bases(session, pairs[0][1], q.factors, now, scope, threshold).items()}
+        s_diffs = bases.get(pairs[0][1].id, {}) if before else {}
+        mine = scores[rid]
         for f in q.factors:
-            score, band = scores[rid].get(f.key, (None, None))
+            score, band = mine.get(f.key, (None, None))
             cell = FactorCell(f.key, f.name, score, band, labels.get(band) if band else None)
             old = before.get(f.key, (None, None))[0] if before else None
-            basis = bases.get(pairs[0][1].id, {}).get(f.key) if before else None
-            if score is not None and old is not None and basis is not None:
-                change = reliable_change(old, score, basis.sd, basis.alpha)
-                cell.change, cell.verdict = change.change, change.verdict
+            if score is not None and old is not None and f.key in s_diffs:
+                cell.change = score - old
+                cell.verdict = verdict(cell.change, s_diffs[f.key])
             row.factors[f.key] = cell
     return factor_list
 
@@ -176,12 +192,18 @@ def _attitudes(session, rows_by_id, condition, scope, now, threshold):
 def _results(session, rows_by_id, condition) -> list[str]:
     """Fill each row's latest result per subject; return the subjects in alphabetical order."""
     names: dict[str, str] = {}
-    for r in session.scalars(select(AttainmentResult).join(Pupil, Pupil.id == AttainmentResult.pupil_id)
-                             .where(condition).order_by(AttainmentResult.assessed_on, AttainmentResult.id)):
-        shown = names.setdefault(r.subject.lower(), r.subject)
-        rows_by_id[r.pupil_id].subjects[shown] = SubjectCell(
-            shown, r.assessment, r.assessed_on, r.scale, r.result, r.target, r.prediction,
-            against_target(r.result_value, r.target_value))
+    a = AttainmentResult
+    # Only each pupil's latest point per subject leaves the database.
+    ranked = select(a.id, func.row_number().over(
+        partition_by=(a.pupil_id, func.lower(a.subject)), order_by=(a.assessed_on.desc(), a.id.desc())).label("n")
+    ).join(Pupil, Pupil.id == a.pupil_id).where(condition).subquery()
+    for pupil_id, subject, assessment, day, scale, result, value, target, target_value, prediction in session.execute(
+            select(a.pupil_id, a.subject, a.assessment, a.assessed_on, a.scale, a.result, a.result_value, a.target,
+                   a.target_value, a.prediction).join(ranked, ranked.c.id == a.id).where(ranked.c.n == 1)
+            .order_by(a.assessed_on, a.id)):
+        shown = names.setdefault(subject.lower(), subject)
+        rows_by_id[pupil_id].subjects[shown] = SubjectCell(shown, assessment, day, scale, result, target, prediction,
+                                                           against_target(value, target_value))
     return sorted(names.values(), key=str.lower)
 
 
@@ -192,11 +214,11 @@ def tracking_list(session: Session, scope, selection: CohortSelection, now: date
     seen = scope.pupil_condition() if scope is not None else Pupil.id.is_not(None)
     condition = pupil_filter(selection, seen) & Pupil.archived.is_(False)
     rows_by_id: dict[int, TrackingRow] = {}
-    for p, school_name in session.execute(
-            select(Pupil, School.name).join(School, School.id == Pupil.school_id).where(condition)
+    for pid, upn, first, last, year, school_id, sen, fsm, eal, school_name in session.execute(
+            select(Pupil.id, Pupil.upn, Pupil.first_name, Pupil.surname, Pupil.year_group, Pupil.school_id, Pupil.sen,
+                   Pupil.fsm, Pupil.eal, School.name).join(School, School.id == Pupil.school_id).where(condition)
             .order_by(School.name, Pupil.year_group, Pupil.surname, Pupil.first_name, Pupil.id)):
-        rows_by_id[p.id] = TrackingRow(p.id, p.upn, p.display_name, p.year_group, p.school_id, school_name,
-                                       p.sen, p.fsm, p.eal)
+        rows_by_id[pid] = TrackingRow(pid, upn, f"{first} {last}", year, school_id, school_name, sen, fsm, eal)
     for pupil_id, name in session.execute(
             select(pupil_flag_members.c.pupil_id, PupilFlag.name)
             .join(PupilFlag, PupilFlag.id == pupil_flag_members.c.flag_id)
@@ -204,10 +226,12 @@ def tracking_list(session: Session, scope, selection: CohortSelection, now: date
         rows_by_id[pupil_id].flags.append(name)
     factor_list = _attitudes(session, rows_by_id, condition, scope, now, threshold)
     subjects = _results(session, rows_by_id, condition)
-    for a in session.scalars(select(AttendancePeriod).join(Pupil, Pupil.id == AttendancePeriod.pupil_id)
-                             .where(condition).order_by(AttendancePeriod.ends_on, AttendancePeriod.id)):
-        rows_by_id[a.pupil_id].attendance = a.percent
-        rows_by_id[a.pupil_id].attendance_period = (a.starts_on, a.ends_on)
+    for pupil_id, starts_on, ends_on, percent in session.execute(
+            select(AttendancePeriod.pupil_id, AttendancePeriod.starts_on, AttendancePeriod.ends_on,
+                   AttendancePeriod.percent).join(Pupil, Pupil.id == AttendancePeriod.pupil_id)
+            .where(condition).order_by(AttendancePeriod.ends_on, AttendancePeriod.id)):
+        rows_by_id[pupil_id].attendance = percent
+        rows_by_id[pupil_id].attendance_period = (starts_on, ends_on)
     for pupil_id, iid, title in session.execute(
             select(intervention_members.c.pupil_id, Intervention.id, Intervention.title)
             .join(Intervention, Intervention.id == intervention_members.c.intervention_id)

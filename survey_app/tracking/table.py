@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ..files.cells import safe_cell
@@ -31,7 +31,7 @@ class Column:
     kind: str = "text"  # "factor", "subject", "pattern" for the page's styling
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     text: str
     sort: object  # a number for numeric columns, else lower-case text
@@ -80,54 +80,82 @@ def columns_of(tracking: TrackingList, detailed: bool = False) -> list[Column]:
     return cols
 
 
+SIMPLE = {
+    "name": lambda r: r.name, "upn": lambda r: r.upn, "school": lambda r: r.school,
+    "sen": lambda r: SEN.get(r.sen, r.sen), "fsm": lambda r: "FSM" if r.fsm else "",
+    "eal": lambda r: "EAL" if r.eal else "", "flags": lambda r: ", ".join(r.flags),
+    "round": lambda r: r.round_name or "", "interventions": lambda r: "; ".join(t for _, t in r.interventions),
+}
+
+
 def cell_of(row: TrackingRow, key: str) -> Cell:
     """Return the cell of `row` in column `key`."""
-    simple = {"name": row.name, "upn": row.upn, "school": row.school, "sen": SEN.get(row.sen, row.sen),
-              "fsm": "FSM" if row.fsm else "", "eal": "EAL" if row.eal else "", "flags": ", ".join(row.flags),
-              "round": row.round_name or "", "interventions": "; ".join(t for _, t in row.interventions)}
-    if key in simple:
-        return Cell(simple[key], simple[key].lower(), link=str(row.pupil_id) if key == "name" else None)
+    return getter(key)(row)
+
+
+def getter(key: str) -> Callable[[TrackingRow], Cell]:
+    """Return the function that makes a row's cell in column `key` (the key is read once,
+    not once per row: a school's list has tens of thousands of cells)."""
+    simple = SIMPLE.get(key)
+    if simple is not None:
+        if key == "name":
+            return lambda row: Cell(row.name, row.name.lower(), link=str(row.pupil_id))
+        return lambda row: Cell(simple(row), simple(row).lower())
     if key == "year":
-        return Cell(short_year(row.year_group), row.year_group)
+        return lambda row: Cell(short_year(row.year_group), row.year_group)
     if key == "attendance":
-        return Cell("" if row.attendance is None else f"{row.attendance:g}", row.attendance)
+        return lambda row: Cell("" if row.attendance is None else f"{row.attendance:g}", row.attendance)
     if key == "patterns":
-        text = "; ".join(h.name for h in row.patterns)
-        return Cell(text, text.lower(), detail="\n".join(f"{h.name}: {h.reason}" for h in row.patterns))
+        return _patterns_cell
     kind, _, rest = key.partition(":")
     name, part = rest, ""
     if rest.rpartition(":")[2] in PARTS:
         name, _, part = rest.rpartition(":")
     if kind == "f":
-        f = row.factors.get(name)
-        if f is None:
-            return Cell("", None if part else "")
-        if part == "score":
-            return Cell("" if f.score is None else f"{f.score:.0f}", f.score)
-        if part == "change":
-            return Cell(_change(f), f.change)
-        text = (f.band_label or "") + (f" ({_change(f)})" if f.change is not None else "")
-        return Cell(text, f.score, css=f"cell-{f.band}" if f.band else "")
+        return lambda row: _factor_cell(row.factors.get(name), part)
     if kind == "s":
-        s = row.subjects.get(name)
-        if s is None:
-            return Cell("", "")
-        if part in ("result", "target", "prediction"):
-            value = getattr(s, part) or ""
-            return Cell(value, value.lower())
-        if part == "point":
-            return Cell(f"{s.assessment} ({s.assessed_on.isoformat()})", s.assessed_on.isoformat())
-        versus = VERSUS.get(s.versus or "", "")
-        rank = {"below": 0, "on": 1, "above": 2}.get(s.versus or "", -1)
-        if part == "versus":
-            return Cell(versus, rank)
-        text = s.result + (f" (target {s.target}, {versus})" if s.target else "")
-        text += f"; predicted {s.prediction}" if s.prediction else ""
-        return Cell(text, rank, css=f"versus-{s.versus}" if s.versus else "")
+        return lambda row: _subject_cell(row.subjects.get(name), part)
     if kind == "p":
-        hit = next((h for h in row.patterns if h.key == rest), None)
-        return Cell(hit.reason if hit else "", hit.reason.lower() if hit else "")
-    return Cell("", "")
+        return lambda row: _pattern_reason(row, rest)
+    return lambda row: Cell("", "")
+
+
+def _patterns_cell(row: TrackingRow) -> Cell:
+    text = "; ".join(h.name for h in row.patterns)
+    return Cell(text, text.lower(), detail="\n".join(f"{h.name}: {h.reason}" for h in row.patterns))
+
+
+def _pattern_reason(row: TrackingRow, pattern: str) -> Cell:
+    hit = next((h for h in row.patterns if h.key == pattern), None)
+    return Cell(hit.reason if hit else "", hit.reason.lower() if hit else "")
+
+
+def _factor_cell(f, part: str) -> Cell:
+    if f is None:
+        return Cell("", None if part else "")
+    if part == "score":
+        return Cell("" if f.score is None else f"{f.score:.0f}", f.score)
+    if part == "change":
+        return Cell(_change(f), f.change)
+    text = (f.band_label or "") + (f" ({_change(f)})" if f.change is not None else "")
+    return Cell(text, f.score, css=f"cell-{f.band}" if f.band else "")
+
+
+def _subject_cell(s, part: str) -> Cell:
+    if s is None:
+        return Cell("", "")
+    if part in ("result", "target", "prediction"):
+        value = getattr(s, part) or ""
+        return Cell(value, value.lower())
+    if part == "point":
+        return Cell(f"{s.assessment} ({s.assessed_on.isoformat()})", s.assessed_on.isoformat())
+    versus = VERSUS.get(s.versus or "", "")
+    rank = {"below": 0, "on": 1, "above": 2}.get(s.versus or "", -1)
+    if part == "versus":
+        return Cell(versus, rank)
+    text = s.result + (f" (target {s.target}, {versus})" if s.target else "")
+    text += f"; predicted {s.prediction}" if s.prediction else ""
+    return Cell(text, rank, css=f"versus-{s.versus}" if s.versus else "")
 
 
 def matches(cell: Cell, wanted: str, numeric: bool) -> bool:
@@ -152,12 +180,16 @@ def table_of(tracking: TrackingList, filters: Mapping[str, str] | None = None, s
     rows = tracking.rows
     for key, wanted in (filters or {}).items():
         if key in page_cols and wanted.strip():
-            rows = [r for r in rows if matches(cell_of(r, key), wanted, page_cols[key].numeric)]
+            make = getter(key)
+            rows = [r for r in rows if matches(make(r), wanted, page_cols[key].numeric)]
     if sort in page_cols:
-        present = [r for r in rows if cell_of(r, sort).sort not in (None, "")]
-        blank = [r for r in rows if cell_of(r, sort).sort in (None, "")]
-        rows = sorted(present, key=lambda r: cell_of(r, sort).sort, reverse=descending) + blank
-    return cols, [[cell_of(r, c.key) for c in cols] for r in rows]
+        make = getter(sort)
+        keyed = [(make(r).sort, r) for r in rows]
+        present = [(k, r) for k, r in keyed if k not in (None, "")]
+        present.sort(key=lambda pair: pair[0], reverse=descending)
+        rows = [r for _, r in present] + [r for k, r in keyed if k in (None, "")]
+    makers = [getter(c.key) for c in cols]
+    return cols, [[make(r) for make in makers] for r in rows]
 
 
 def to_csv(cols: list[Column], rows: list[list[Cell]]) -> str:
