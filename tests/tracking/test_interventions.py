@@ -55,12 +55,24 @@ def test_a_teacher_plans_for_a_pupil_adds_notes_and_sees_it_due(client, staff_wo
     listing = client.get("/staff/tracking/interventions/").text
     due = listing.split("Due for review: yours")[1].split("<h2>")[0]
     assert "Confidence mentoring" in due
+    status = client.post(f"/staff/tracking/interventions/{plan.id}/status", data={
+        "csrf_token": csrf_from(shown.text), "status": "completed", "review_on": "", "ends_on": "2000-01-01"})
+    assert status.status_code == 400 and db.session.get(Intervention, plan.id).status == "active"
+    status = client.post(f"/staff/tracking/interventions/{plan.id}/status", data={
+        "csrf_token": csrf_from(shown.text), "status": "completed", "review_on": "", "ends_on": ""})
+    db.session.expire_all()
+    assert status.status_code == 302 and db.session.get(Intervention, plan.id).status == "completed"
+    assert "Confidence mentoring" not in client.get("/staff/tracking/interventions/").text
+    assert "Confidence mentoring" in client.get("/staff/tracking/interventions/?status=all").text
     actions = [e.action for e in db.session.query(ChangeLog).filter(ChangeLog.entity == "intervention")]
-    assert actions == ["created", "added a note"]
+    assert actions == ["created", "added a note", "updated"]
     # Another school's lead and another group's teacher find nothing; the partnership lead may see it.
-    for who, status in ((w.other_lead, 404), (w.teacher_b, 404), (w.lead, 200)):
+    for who, code in ((w.other_lead, 404), (w.teacher_b, 404), (w.lead, 200)):
         login_as(client, who)
-        assert client.get(f"/staff/tracking/interventions/{plan.id}").status_code == status
+        assert client.get(f"/staff/tracking/interventions/{plan.id}").status_code == code
+    assert "Confidence mentoring" in client.get("/staff/tracking/interventions/impact").text
+    login_as(client, w.other_lead)
+    assert "Confidence mentoring" not in client.get("/staff/tracking/interventions/impact").text
     login_as(client, w.teacher_b)
     assert "Confidence mentoring" not in client.get("/staff/tracking/interventions/").text
     assert client.post(f"/staff/tracking/interventions/{plan.id}/notes", data={
