@@ -73,7 +73,7 @@ def build_world(pupils: int) -> dict:
     db.session.flush()
     now = utcnow()
     db.session.execute(sa.insert(Pupil), [
-        {"school_id": school.id, "upn": make_upn(917, 4000 + i // 1000, 15, i % 1000 + 1), "first_name": f"P{i}",
+        {"school_id": school.id, "upn": make_upn(917, 4000 + i // 999, 15, i % 999 + 1), "first_name": f"P{i}",
          "surname": f"Bench{i}", "year_group": 7 + i % 5, "sen": "N", "fsm": i % 4 == 0, "eal": i % 7 == 0,
          "archived": False, "created_at": now, "updated_at": now} for i in range(pupils)])
     ids = list(db.session.scalars(sa.select(Pupil.id).order_by(Pupil.id)))

@@ -92,10 +92,16 @@ def test_a_group_plan_takes_the_groups_pupils_at_its_school_and_erasure_removes_
     with pytest.raises(InterventionError, match="what it targets"):
         create_intervention(db.session, w.lead, w.school, Plan("x", "custom", today, today, "y", None), [1])
     from survey_app.data.erasure import erase_pupil
+    from survey_app.data.subject_access import subject_access_record
 
+    db.session.add(AttendancePeriod(pupil_id=w.pupils[0].id, starts_on=today, ends_on=today, percent=91.0))
+    db.session.commit()
+    held = subject_access_record(db.session, w.pupils[0], w.admin, utcnow())
+    assert held["attendance"][0]["percent"] == 91.0 and len(held["interventions"]) == 2
     counts = erase_pupil(db.session, w.admin, w.pupils[0])
     db.session.commit()
     assert counts["interventions"] == 1 and counts["intervention_memberships"] == 1
+    assert counts["attendance_periods"] == 1 and db.session.query(AttendancePeriod).count() == 0
     db.session.expire_all()
     assert db.session.get(Intervention, own_id) is None and db.session.get(Intervention, group_id) is not None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(intervention_members).where(
