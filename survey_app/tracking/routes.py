@@ -24,6 +24,7 @@ from .table import table_of, to_csv, to_xlsx
 from .thresholds import check, chosen, field_name, save
 
 bp = Blueprint("tracking", __name__, template_folder="templates", url_prefix="/staff/tracking")
+PAGE_SIZE = 250  # rows a page shows; the files and the print view have them all
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -63,10 +64,15 @@ def _view_args() -> tuple[dict[str, str], str | None, bool]:
     return filters, request.args.get("sort") or None, request.args.get("dir") == "desc"
 
 
-def _render(template: str, detailed: bool = False):
+def _render(template: str, paged: bool = True):
     selection, tracking = _list_or_400()
     filters, sort, descending = _view_args()
-    cols, rows = table_of(tracking, filters, sort, descending, detailed) if tracking else ([], [])
+    cols, rows = table_of(tracking, filters, sort, descending) if tracking else ([], [])
+    matched = len(rows)
+    pages = max(1, -(-matched // PAGE_SIZE)) if paged else 1
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    if paged:
+        rows = rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     names = {s.id: s.name for s in db.session.scalars(select(School).where(
         School.id.in_(list(tracking.thresholds) if tracking else [])))}
     own_rules = {p.key: [(names[sid], p.rule_text(chosen[p.key])) for sid, chosen in
@@ -75,7 +81,8 @@ def _render(template: str, detailed: bool = False):
     return render_template(template, selection=selection, tracking=tracking, cols=cols, rows=rows,
                            filters=filters, sort=sort, descending=descending, patterns=patterns,
                            options=selection_options(db.session, current_scope()), year_label=year_label,
-                           url_with=url_with, own_rules=own_rules, now=utcnow())
+                           url_with=url_with, own_rules=own_rules, now=utcnow(), matched=matched, page=page,
+                           pages=pages, first=(page - 1) * PAGE_SIZE + 1 if paged else 1)
 
 
 @bp.get("/")
@@ -87,7 +94,7 @@ def tracking_page():
 @bp.get("/print")
 @staff_required()
 def tracking_print():
-    return _render("tracking/print.html")
+    return _render("tracking/print.html", paged=False)
 
 
 @bp.get("/export.<fmt>")

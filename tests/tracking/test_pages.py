@@ -124,3 +124,17 @@ def test_a_lead_sets_the_schools_thresholds_and_a_bad_value_changes_nothing(clie
     assert client.get(f"/staff/tracking/thresholds?partnership={staff_world.partnership.id}").status_code == 404
     login_as(client, staff_world.teacher)
     assert client.get(url).status_code == 403
+
+
+def test_the_page_shows_the_list_a_page_at_a_time(client, staff_world, monkeypatch):
+    from survey_app.tracking import routes
+
+    monkeypatch.setattr(routes, "PAGE_SIZE", 2)
+    login_as(client, staff_world.lead)
+    url = f"/staff/tracking/?school={staff_world.school.id}&sort=name"
+    first, second = client.get(url).text, client.get(url + "&page=2").text
+    names = sorted(p.display_name for p in staff_world.pupils)
+    assert "Rows 1 to 2 of 4" in first and names[0] in first and names[2] not in first
+    assert "Rows 3 to 4 of 4" in second and names[2] in second and names[0] not in second
+    printed = client.get(f"/staff/tracking/print?school={staff_world.school.id}").text
+    assert all(n in printed for n in names)
