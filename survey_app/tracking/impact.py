@@ -82,6 +82,10 @@ class Impact:
     rounds: list[RoundImpact] = field(default_factory=list)
     factors: list[str] = field(default_factory=list)
     note: str = NOT_CAUSE
+    # Attendance % before and after the start (latest period ending on or before it, latest after):
+    # the intervention's pupils, and pupils of the same school and year groups in no intervention.
+    attendance: GroupChange | None = None
+    attendance_comparison: GroupChange | None = None
 
 
 def _finished(session: Session, condition) -> dict[int, dict[int, int]]:
@@ -174,6 +178,9 @@ def intervention_impact(session: Session, scope: Scope, plan: Intervention, thre
     scores = _scores(session, ids, factors)
     attendance = _attendance(session, list(members), plan.starts_on)
     results = _results(session, list(members), plan.starts_on, subjects)
+    impact.attendance = _attendance_change(members, attendance, hidden, threshold)
+    impact.attendance_comparison = _attendance_change(
+        pool, _attendance(session, list(pool), plan.starts_on), hidden, threshold)
     for r in later:
         impact.rounds.append(_round(r, baseline, plan, factors, members, visible, hidden, responses, pool,
                                     pool_responses, scores, bases, lowest_band, attendance, results, threshold))
@@ -245,12 +252,30 @@ def criterion_met(plan: Intervention, latest: dict[str, tuple] | None, attendanc
     return None
 
 
+def _attendance_change(people: dict[int, Pupil], attendance: dict[int, tuple], hidden: set[int],
+                       threshold: int) -> GroupChange:
+    """Return the mean change in attendance % of the pupils with a period before and after;
+    a pupil the viewer may not see carries fixed offsets, as their scores do."""
+    pairs, protection = [], NONE
+    for pid, (before, after) in attendance.items():
+        if before is None or after is None or pid not in people:
+            continue
+        if pid in hidden:
+            key = people[pid].record_key or 0
+            before, after = before + score_offset(key, "attendance", 0), after + score_offset(key, "attendance", 1)
+            protection = protection + Protection(1, people[pid].cell_key or 0)
+        pairs.append((before, after))
+    return group_change(pairs, protection, threshold)
+
+
 def _attendance(session: Session, pupil_ids: list[int], start: date) -> dict[int, tuple[float | None, float | None]]:
     """Return {pupil: (latest attendance % ending before the start, latest ending after it)}."""
     out: dict[int, list] = defaultdict(lambda: [None, None])
-    for a in session.scalars(select(AttendancePeriod).where(AttendancePeriod.pupil_id.in_(pupil_ids))
-                             .order_by(AttendancePeriod.ends_on)):
-        out[a.pupil_id][0 if a.ends_on <= start else 1] = a.percent
+    for start_at in range(0, len(pupil_ids), 900):
+        for pid, ends_on, percent in session.execute(select(
+                AttendancePeriod.pupil_id, AttendancePeriod.ends_on, AttendancePeriod.percent).where(
+                AttendancePeriod.pupil_id.in_(pupil_ids[start_at:start_at + 900])).order_by(AttendancePeriod.ends_on)):
+            out[pid][0 if ends_on <= start else 1] = percent
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 

@@ -137,6 +137,11 @@ def test_impact_against_a_hand_worked_example(world):
                                          percent=85.0),
                         AttendancePeriod(pupil_id=m1.id, starts_on=start + timedelta(days=1),
                                          ends_on=start + timedelta(days=30), percent=93.0)])
+    for p, b, a in ((m2, 90.0, 92.0), (c1, 80.0, 81.0), (c2, 70.0, 75.0)):
+        db.session.add_all([AttendancePeriod(pupil_id=p.id, starts_on=start - timedelta(days=60), ends_on=start,
+                                             percent=b),
+                            AttendancePeriod(pupil_id=p.id, starts_on=start + timedelta(days=1),
+                                             ends_on=start + timedelta(days=30), percent=a)])
     plan = create_intervention(db.session, _admin(), world.school, Plan(
         "Mentoring", "mentoring", start, start + timedelta(days=10), "Feels worth something as a learner", None,
         factors=["self_regard"], measure="factor_out_of_lowest", measure_factor="self_regard"), [m1.id, m2.id])
@@ -154,6 +159,9 @@ def test_impact_against_a_hand_worked_example(world):
     assert (g.ci_low, g.ci_high) == (pytest.approx(50 - half_width), pytest.approx(50 + half_width))
     assert (ri.comparison["self_regard"].n, c.mean_change) == (2, pytest.approx(100 / 6))
     assert ri.met == (2, 2)  # both out of the lowest band at the later round
+    # Attendance: members +8 and +2 points, similar pupils +1 and +5.
+    assert (impact.attendance.n, impact.attendance.change.mean_change) == (2, pytest.approx(5.0))
+    assert (impact.attendance_comparison.n, impact.attendance_comparison.change.mean_change) == (2, pytest.approx(3.0))
     by_name = {p.pupil.first_name: p for p in ri.pupils}
     assert by_name["Mo"].attendance == (85.0, 93.0) and by_name["Mo"].changes["self_regard"][0] == pytest.approx(
         200 / 3)
