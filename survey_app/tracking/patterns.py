@@ -9,6 +9,7 @@ are for conversations with and about a pupil, not labels.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -89,8 +90,8 @@ def _num(value: float) -> str:
 
 
 def _score(f: Factor) -> str:
-    # One decimal where the score is not whole, so 49.6 never reads as "50 (below 50)".
-    return f"{f.name.lower()} {f.score:.1f}".removesuffix(".0")
+    # Cut (not rounded) to one decimal, so 49.96 never reads as "50 (below 50)".
+    return f"{f.name.lower()} {math.floor(f.score * 10) / 10:.1f}".removesuffix(".0")
 
 
 def _subjects(items: list[Subject]) -> str:

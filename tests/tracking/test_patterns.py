@@ -118,5 +118,5 @@ def test_export_tracking_lists_the_fragile_learner_with_the_reason(runner, world
 
 
 def test_a_score_just_under_the_line_is_not_shown_as_the_line():
-    hits = pt.find_patterns(factors(preparedness_for_learning=49.6), BELOW, None, {})
-    assert hits[0].reason.endswith("preparedness for learning 49.6 (below 50)")
+    hits = pt.find_patterns(factors(preparedness_for_learning=49.96), BELOW, None, {})
+    assert hits[0].reason.endswith("preparedness for learning 49.9 (below 50)")
