@@ -60,12 +60,13 @@ def create_app(config: dict | None = None) -> Flask:
     from .security import register_input_checks, register_security_headers
     from .staff import bp as staff_bp
     from .templating import register_templating
+    from .tracking import bp as tracking_bp
 
     login_manager.init_app(app)
     app.before_request(enforce_staff_session_limits)
     register_templating(app)
     for blueprint in (health_bp, pupil_bp, accounts_bp, staff_bp, schools_bp, groups_bp, rounds_bp,
-                      data_bp, profiles_bp, flags_bp, cohort_bp, jobs_bp):
+                      data_bp, profiles_bp, flags_bp, cohort_bp, jobs_bp, tracking_bp):
         app.register_blueprint(blueprint)
     if app.config.get("BENCHMARK_ENDPOINTS"):
         from .health import bench_bp

@@ -2,7 +2,8 @@
 
 `erase_pupil` removes the pupil's record, answers, factor scores, responses, support
 notes, access codes and group and flag memberships, and every change-history entry about
-them. Audit entries about the pupil stay (who looked at or changed something, when) but
+them (and, from tracking, attainment, attendance and the pupil's own interventions).
+Audit entries about the pupil stay (who looked at or changed something, when) but
 lose the link to the pupil and any detail that could name them. One new audit entry
 records that an erasure happened, by whom and when: no name, no UPN.
 
@@ -35,6 +36,7 @@ from ..models import (
     group_members,
     pupil_flag_members,
 )
+from ..models.tracking import AttainmentResult, AttendancePeriod, Intervention, intervention_members
 
 BY_ADMIN = "administrator on request"
 BY_RETENTION = "retention job"
@@ -147,6 +149,15 @@ def erase_pupil(session: Session, staff: StaffUser | None, pupil: Pupil, *, by: 
     gone("support_entries", delete(SupportEntry).where(SupportEntry.pupil_id == pid))
     gone("group_memberships", group_members.delete().where(group_members.c.pupil_id == pid))
     gone("flags", pupil_flag_members.delete().where(pupil_flag_members.c.pupil_id == pid))
+    gone("attainment_results", delete(AttainmentResult).where(AttainmentResult.pupil_id == pid))
+    gone("attendance_periods", delete(AttendancePeriod).where(AttendancePeriod.pupil_id == pid))
+    # A pupil's own intervention (not a group's) goes with them, notes and all.
+    own = select(intervention_members.c.intervention_id).where(intervention_members.c.pupil_id == pid)
+    alone = select(intervention_members.c.intervention_id).group_by(intervention_members.c.intervention_id).having(
+        func.count() == 1)
+    gone("interventions", delete(Intervention).where(Intervention.id.in_(own), Intervention.id.in_(alone),
+                                                     Intervention.group_id.is_(None)))
+    gone("intervention_memberships", intervention_members.delete().where(intervention_members.c.pupil_id == pid))
     counts["audit_entries_unlinked"] = _unlink_audit(session, pid)
     # Unlink (and strip) in one UPDATE before the pupil goes: on PostgreSQL the audit table
     # accepts a changed detail only together with the unlinking (migration 0005).

@@ -30,6 +30,7 @@ from ..models import (
     group_members,
     pupil_flag_members,
 )
+from ..models.tracking import AttainmentResult, AttendancePeriod, Intervention, intervention_members
 from ..questionnaires.store import definition_of
 from .erasure import PupilHistory, history_of
 
@@ -161,6 +162,26 @@ def _audit(session: Session, pupil: Pupil, names: dict[int, str]) -> list[dict[s
             for e in events]
 
 
+def _tracking(session: Session, pupil: Pupil) -> dict[str, list[dict[str, Any]]]:
+    """The pupil's results, attendance and interventions (the tracking area's records)."""
+    results = session.scalars(select(AttainmentResult).where(AttainmentResult.pupil_id == pupil.id)
+                              .order_by(AttainmentResult.assessed_on, AttainmentResult.subject))
+    periods = session.scalars(select(AttendancePeriod).where(AttendancePeriod.pupil_id == pupil.id)
+                              .order_by(AttendancePeriod.starts_on))
+    plans = session.scalars(select(Intervention).join(
+        intervention_members, intervention_members.c.intervention_id == Intervention.id)
+        .where(intervention_members.c.pupil_id == pupil.id).order_by(Intervention.starts_on))
+    return {
+        "attainment": [{"subject": r.subject, "assessment": r.assessment, "date": r.assessed_on, "scale": r.scale,
+                        "result": r.result, "target": r.target, "prediction": r.prediction} for r in results],
+        "attendance": [{"from": a.starts_on, "to": a.ends_on, "percent": a.percent, "possible": a.possible,
+                        "attended": a.attended} for a in periods],
+        "interventions": [{"title": i.title, "kind": i.kind, "starts_on": i.starts_on, "review_on": i.review_on,
+                           "ends_on": i.ends_on, "status": i.status, "success_criterion": i.success_criterion,
+                           "notes": [{"date": n.noted_on, "text": n.text} for n in i.notes]} for i in plans],
+    }
+
+
 def subject_access_record(session: Session, pupil: Pupil, admin: StaffUser, now: datetime) -> dict[str, Any]:
     """Return everything held about `pupil` as plain data (the caller has checked the role)."""
     staff_ids = set(session.scalars(select(AuditEvent.staff_id).where(AuditEvent.pupil_id == pupil.id)))
@@ -181,6 +202,7 @@ def subject_access_record(session: Session, pupil: Pupil, admin: StaffUser, now:
         "responses": _responses(session, pupil),
         "support": _support(session, pupil, names),
         "change_history": _history(history, pupil, names),
+        **_tracking(session, pupil),
         "audit_entries": _audit(session, pupil, names),
     }
 

@@ -9,6 +9,7 @@ from .responses import FACTOR_SLOTS, Answer, FactorScore, Response, ResponseScor
 from .sso import SignInPolicy, SsoProvider
 from .staff import ROLES, PasswordReset, StaffUser, group_staff
 from .surveys import MODES, PHASES, AccessCode, QuestionnaireVersion, SurveyRound, round_groups
+from .tracking import AttainmentResult, AttendancePeriod, Intervention, InterventionNote, PatternThreshold
 
 __all__ = [
     "Job",
@@ -42,4 +43,9 @@ __all__ = [
     "round_groups",
     "SignInPolicy",
     "SsoProvider",
+    "AttainmentResult",
+    "AttendancePeriod",
+    "Intervention",
+    "InterventionNote",
+    "PatternThreshold",
 ]

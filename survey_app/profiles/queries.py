@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..accounts.scope import Scope
-from ..models import Answer, AuditEvent, FactorScore, Pupil, Response, SupportEntry, SurveyRound
+from ..models import Answer, AuditEvent, FactorScore, Intervention, Pupil, Response, SupportEntry, SurveyRound
+from ..models.tracking import intervention_members
 from ..privacy.disclosure import Protection, protect_count, protect_statistic, sd_sensitivity, shown
 from ..privacy.keys import CELL_KEY_MODULUS
 from ..questionnaires import Factor, Questionnaire, Statement
@@ -223,3 +224,13 @@ def pupil_seconds(response: Response) -> int | None:
 def record_view(session: Session, staff_id: int, pupil_id: int, what: str, now: datetime) -> None:
     """Record that a member of staff viewed a pupil's data (read by the admin's audit log)."""
     session.add(AuditEvent(at=now, staff_id=staff_id, action=what, pupil_id=pupil_id, detail={}))
+
+
+def pupil_interventions(session: Session, pupil_id: int) -> list[Intervention]:
+    """Return every intervention that includes the pupil (the caller has checked the pupil's
+    scope), newest first, with their notes."""
+    return list(session.scalars(
+        select(Intervention).join(intervention_members, intervention_members.c.intervention_id == Intervention.id)
+        .where(intervention_members.c.pupil_id == pupil_id)
+        .options(joinedload(Intervention.owner), selectinload(Intervention.notes))
+        .order_by(Intervention.starts_on.desc(), Intervention.id.desc())))

@@ -15,7 +15,7 @@ from .chart_data import profile_chart_data, timeline_chart_data
 from .forms import SupportForm
 from .heatmap import SORT_KEYS, build_heatmap
 from .operations import SupportError, add_entry, edit_entry
-from .queries import learning_profile, record_view
+from .queries import learning_profile, pupil_interventions, record_view
 
 bp = Blueprint("profiles", __name__, template_folder="templates", url_prefix="/staff")
 
@@ -86,7 +86,8 @@ def profile(pupil_id: int):
     pupil = _viewed_pupil(pupil_id, "viewed profile")
     prof, charts = _profile_context(pupil)
     form = SupportForm(starts_on=utcnow().date())
-    return _render_and_keep_statistics("profiles/profile.html", pupil=pupil, profile=prof, charts=charts, form=form)
+    return _render_and_keep_statistics("profiles/profile.html", pupil=pupil, profile=prof, charts=charts, form=form,
+                                       interventions=pupil_interventions(db.session, pupil.id))
 
 
 @bp.get("/pupils/<int:pupil_id>/profile/print")

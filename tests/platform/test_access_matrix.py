@@ -21,7 +21,7 @@ from tests.conftest import csrf_from, login_as, sign_in_pupil
 # are tested with those uploads in test_roster_import.py and test_paper_answers.py.
 NEEDS_UPLOAD = {
     "schools.preview_roster", "schools.preview_refused_csv", "schools.import_result",
-    "schools.result_refused_csv", "rounds.paper_import_preview",
+    "schools.result_refused_csv", "rounds.paper_import_preview", "tracking.preview_tracking_import",
 }
 PUBLIC = {"accounts.sign_in", "accounts.reset_password", "accounts.sso_start", "accounts.sso_callback"}
 ROLES = ["anonymous", "pupil", "teacher_other", "teacher", "lead_other", "lead", "admin"]
@@ -46,7 +46,7 @@ def arg_values(world, entry_id) -> dict:
         "group_id": world.group.id, "pupil_id": world.pupils[0].id, "round_id": world.round.id,
         "school_id": world.school.id, "staff_id": world.teacher.id, "partnership_id": world.partnership.id,
         "entry_id": entry_id, "token": "x" * 20, "log_id": 1, "kind": "p", "number": 1,
-        "flag_id": world.flag.id, "fmt": "csv",
+        "flag_id": world.flag.id, "fmt": "csv", "intervention_id": world.intervention_id,
     }
 
 
@@ -56,7 +56,22 @@ def add_flag(world) -> None:
 
     world.flag = PupilFlag(name="Mentored", partnership_id=world.partnership.id)
     db.session.add(world.flag)
+    add_intervention(world)
     db.session.commit()
+
+
+def add_intervention(world) -> None:
+    """An intervention for the group's first pupil, so its page has an id in scope."""
+    from survey_app.models import Intervention
+    from survey_app.models.tracking import intervention_members
+
+    plan = Intervention(title="Mentoring", kind="mentoring", school_id=world.school.id, starts_on=date(2026, 11, 1),
+                        review_on=date(2026, 12, 1), success_criterion="Asks for help", owner_id=world.teacher.id,
+                        targets={"factors": ["self_regard"]})
+    db.session.add(plan)
+    db.session.flush()
+    db.session.execute(intervention_members.insert(), [{"intervention_id": plan.id, "pupil_id": world.pupils[0].id}])
+    world.intervention_id = plan.id
 
 
 def url_for_rule(rule, values: dict) -> str:
@@ -86,6 +101,10 @@ EXCEPTIONS = {
 for _role in ROLE_OF:
     EXCEPTIONS[("cohort.print_view", _role)] = 400
     EXCEPTIONS[("cohort.download", _role)] = 400
+    EXCEPTIONS[("tracking.tracking_export", _role)] = 400  # a tracking file needs a selection
+    EXCEPTIONS[("tracking.new_plan", _role)] = 404  # it needs a pupil or group id
+    if _role not in ("teacher_other", "teacher"):
+        EXCEPTIONS[("tracking.pattern_thresholds", _role)] = 404  # it needs a school or partnership id
     for _endpoint in ("cohort.export_status", "cohort.export_status_json", "cohort.export_download",
                       "jobs.job_page", "jobs.job_json", "jobs.job_download"):
         EXCEPTIONS[(_endpoint, _role)] = 404
