@@ -16,6 +16,7 @@ from .definition import (
     FACTOR_PATTERN,
     ID_PATTERN,
     ITEM_PATTERN,
+    MAX_FACTOR_PROMPTS,
     MAX_FACTORS,
     MIN_STATEMENTS_PER_FACTOR,
     MODES,
@@ -160,6 +161,40 @@ def _factor_json(f: Factor) -> dict[str, Any]:
     for name in ("reference_mean", "reference_sd", "reference_alpha"):
         if getattr(f, name) is not None:
             out[name] = getattr(f, name)
+    # Only what the file gives, so a file without these keys keeps its content hash.
+    for name in WORDING_TEXTS:
+        if getattr(f, name):
+            out[name] = getattr(f, name)
+    for name in WORDING_LISTS:
+        if getattr(f, name):
+            out[name] = list(getattr(f, name))
+    return out
+
+
+WORDING_TEXTS = ("strength", "family_strength", "family_focus")
+WORDING_LISTS = ("invitations", "family_help")
+
+
+def _parse_wording(f: dict, place: str, errors: list[str]) -> dict[str, Any]:
+    """Return the factor's optional pupil and family wording, recording each bad value."""
+    out: dict[str, Any] = {}
+    for name in WORDING_TEXTS:
+        value = f.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            errors.append(f"{place}.{name}: must be non-empty text when given")
+            continue
+        out[name] = value.strip()
+    for name in WORDING_LISTS:
+        value = f.get(name)
+        if value is None:
+            continue
+        if (not isinstance(value, list) or not value or len(value) > MAX_FACTOR_PROMPTS
+                or not all(isinstance(x, str) and x.strip() for x in value)):
+            errors.append(f"{place}.{name}: must be a list of 1 to {MAX_FACTOR_PROMPTS} non-empty texts")
+            continue
+        out[name] = tuple(x.strip() for x in value)
     return out
 
 
@@ -348,6 +383,7 @@ def _parse_factors(raw, default_cutoffs, n_bands, errors) -> list[Factor]:
                 reference_mean=_optional_number(f, "reference_mean", place, errors),
                 reference_sd=_optional_number(f, "reference_sd", place, errors),
                 reference_alpha=alpha,
+                **_parse_wording(f, place, errors),
             )
         )
     return out
