@@ -46,7 +46,7 @@ def arg_values(world, entry_id) -> dict:
         "group_id": world.group.id, "pupil_id": world.pupils[0].id, "round_id": world.round.id,
         "school_id": world.school.id, "staff_id": world.teacher.id, "partnership_id": world.partnership.id,
         "entry_id": entry_id, "token": "x" * 20, "log_id": 1, "kind": "p", "number": 1,
-        "flag_id": world.flag.id, "fmt": "csv",
+        "flag_id": world.flag.id, "fmt": "csv", "target_id": 1,
     }
 
 

@@ -1,0 +1,8 @@
+"""Using results with pupils and families (staff): what a round shares, conversation
+sheets and family summaries, targets and their ladders, review days, letters to families,
+withdrawals, and pupil-voice comments for the safeguarding lead."""
+
+from . import target_routes  # noqa: F401  (its pages join the blueprint)
+from .routes import bp
+
+__all__ = ["bp"]
