@@ -348,7 +348,7 @@ def results():
         save_hope(db.session, found.response, form.hopes.data or "", form.better_at.data or "", utcnow())
         db.session.commit()
         flash("Saved. Your tutor will read what you wrote.", "success")
-        return redirect(url_for("pupil.results") + "#hopes")
+        return redirect(url_for("pupil.results") + "#hopes-title")
     if request.method == "GET" and found.hope is not None:
         form.hopes.data, form.better_at.data = found.hope.hopes, found.hope.better_at
     html = render_template("pupil/results.html", found=found, q=found.questionnaire, form=form,
