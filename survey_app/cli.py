@@ -13,9 +13,10 @@ def register_cli(app: Flask) -> None:
     from .data.commands import COMMANDS as data_commands
     from .demo.commands import COMMANDS as demo_commands
     from .instruments.commands import COMMANDS as instrument_commands
+    from .reviews.commands import COMMANDS as review_commands
     from .rounds.commands import COMMANDS as round_commands
     from .schools.commands import COMMANDS as school_commands
 
     for command in (*instrument_commands, *demo_commands, *account_commands, *school_commands,
-                    *round_commands, *data_commands, *cohort_commands):
+                    *round_commands, *data_commands, *cohort_commands, *review_commands):
         app.cli.add_command(command)

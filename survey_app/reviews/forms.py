@@ -7,10 +7,9 @@ from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringFi
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..models.reviews import TARGET_AREAS, TARGET_OUTCOMES
+from .wording import AREA_WORDS as AREA_LABELS
+from .wording import OUTCOME_WORDS as OUTCOME_LABELS
 
-AREA_LABELS = {"attendance": "Attendance", "behaviour": "Behaviour", "homework": "Homework",
-               "subject": "A subject", "factor": "An attitude (factor)"}
-OUTCOME_LABELS = {"met": "Met", "partly": "Partly met", "not_yet": "Not yet", "replaced": "Replaced"}
 MAX_STEPS = 5
 
 

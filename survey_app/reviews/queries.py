@@ -40,3 +40,16 @@ def targets_of(session: Session, pupil_id: int) -> list[Target]:
     open_ = [t for t in targets if t.outcome is None]
     done = sorted((t for t in targets if t.outcome is not None), key=lambda t: (t.reviewed_on, t.id), reverse=True)
     return open_ + done
+
+
+def group_pupils(session: Session, group, scope) -> list:
+    """Return the pupils of `group` the staff member may see one by one (not archived), by
+    surname; `scope` None (the command line) sees them all."""
+    from ..models import Pupil, group_members
+
+    stmt = (select(Pupil).join(group_members, group_members.c.pupil_id == Pupil.id)
+            .where(group_members.c.group_id == group.id, Pupil.archived.is_(False))
+            .order_by(Pupil.surname, Pupil.first_name, Pupil.id))
+    if scope is not None:
+        stmt = stmt.where(scope.pupil_condition())
+    return list(session.scalars(stmt))
