@@ -209,3 +209,10 @@ def select_ids(model, pupil_id: int):
     from sqlalchemy import select
 
     return select(model.id).where(model.pupil_id == pupil_id)
+
+
+def withdrawn_pupil_ids():
+    """Return SELECT of the ids of pupils withdrawn from the survey (left out of rounds)."""
+    from sqlalchemy import select
+
+    return select(Withdrawal.pupil_id)

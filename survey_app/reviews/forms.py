@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..models.reviews import TARGET_AREAS, TARGET_OUTCOMES
 from .wording import AREA_WORDS as AREA_LABELS
 from .wording import OUTCOME_WORDS as OUTCOME_LABELS
 
+WHO_CAME_CHOICES = ("pupil", "parent or carer", "tutor", "other")
 MAX_STEPS = 5
 
 
@@ -66,3 +78,37 @@ class ReviewTargetForm(FlaskForm):
     outcome = SelectField("Outcome", choices=[SelectChoice("", "Not reviewed yet")]
                           + [SelectChoice(o, OUTCOME_LABELS[o]) for o in TARGET_OUTCOMES])
     submit = SubmitField("Save the review")
+
+
+class WithdrawForm(FlaskForm):
+    """Recording a family's withdrawal of their child from the survey."""
+
+    answers = RadioField("The answers already given", choices=[
+        SelectChoice("kept", "Keep them (they stay in the reports of earlier rounds)"),
+        SelectChoice("erased", "Erase them (they leave every report)")],
+        validators=[DataRequired("Choose whether the answers already given are kept or erased.")])
+    note = TextAreaField("Note (who asked, and when)", validators=[Optional(), Length(max=1000)], render_kw={"rows": 2})
+    submit = SubmitField("Record the withdrawal")
+
+
+class ReviewDayForm(FlaskForm):
+    """Setting up a review day for some groups of a school."""
+
+    school = SelectField("School", coerce=int)
+    name = StringField("Name", validators=[Optional(), Length(max=200)], render_kw={"placeholder": "Autumn review day"})
+    held_on = DateField("Date", validators=[DataRequired("Give the date of the review day.")])
+    starts_at = StringField("First slot starts at", default="08:45", validators=[
+        DataRequired("Give the time of the first slot."),
+        Length(max=5, message="Give the first slot's time as hours and minutes, like 08:45.")])
+    slot_minutes = IntegerField("Minutes per slot", default=15, validators=[
+        DataRequired("Give the length of a slot."), NumberRange(5, 60, "A slot lasts between 5 and 60 minutes.")])
+    groups = SelectMultipleField("Groups", coerce=int, validators=[DataRequired("Choose at least one group.")])
+    submit = SubmitField("Set up the review day")
+
+
+class MeetingForm(FlaskForm):
+    """Marking one meeting of a review day."""
+
+    held = BooleanField("Held")
+    who_came = SelectMultipleField("Who came", choices=[SelectChoice(w, w) for w in WHO_CAME_CHOICES])
+    submit = SubmitField("Save")
