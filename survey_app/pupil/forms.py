@@ -39,6 +39,8 @@ class ModeForm(FlaskForm):
 
 
 class FinishForm(FlaskForm):
+    # Pupil voice: read only when the round asks its question (RoundReviewSettings.pupil_voice).
+    comment = TextAreaField(validators=[Optional(), Length(max=2000)])
     submit = SubmitField("Finish the survey")
 
 

@@ -55,6 +55,7 @@ from .views import (
     statements_markup,
     view_url,
 )
+from .voice import save_comment, voice_question
 
 bp = Blueprint("pupil", __name__, template_folder="templates")
 
@@ -294,6 +295,7 @@ def check():
         form=FinishForm(),
         signout_form=SignOutForm(),
         view_url=view_url,
+        voice_question=voice_question(db.session, response.round_id, q),
     )
 
 
@@ -312,6 +314,8 @@ def finish():
     except AnswerRefused as refused:
         db.session.rollback()
         return error_response(refused.status, refused.message)
+    if voice_question(db.session, response.round_id, q):
+        save_comment(db.session, response, form.comment.data or "", utcnow())
     db.session.commit()
     if results_shared(db.session, response.round_id):
         state.show_results(response.id)

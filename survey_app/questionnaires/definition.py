@@ -97,6 +97,8 @@ class Questionnaire:
     statements: tuple[Statement, ...]
     definition: dict[str, Any] = field(repr=False, compare=False)
     content_hash: str = ""
+    # The optional free-text question at the end of a round that asks for pupil voice.
+    voice_question: str = ""
 
     @property
     def scale_min(self) -> int:

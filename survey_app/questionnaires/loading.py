@@ -87,6 +87,7 @@ def parse_definition(data: Any, source: str = "<definition>") -> Questionnaire:
     )
     introduction = check.string(data, "introduction", "introduction", default="")
     closing = check.string(data, "closing", "closing", default="")
+    voice_question = check.string(data, "voice_question", "voice_question", default="")
 
     scale = _parse_scale(data.get("scale"), errors)
     bands = _parse_bands(data.get("bands"), errors)
@@ -105,7 +106,7 @@ def parse_definition(data: Any, source: str = "<definition>") -> Questionnaire:
 
     known = {
         "id", "version", "title", "age_min", "age_max", "default_mode", "page_size",
-        "min_seconds_per_statement", "introduction", "closing", "scale", "bands", "cutoffs",
+        "min_seconds_per_statement", "introduction", "closing", "voice_question", "scale", "bands", "cutoffs",
         "factors", "statements",
     }
     for extra in sorted(set(data) - known):
@@ -124,6 +125,7 @@ def parse_definition(data: Any, source: str = "<definition>") -> Questionnaire:
         "min_seconds_per_statement": min_seconds,
         "introduction": introduction,
         "closing": closing,
+        **({"voice_question": voice_question} if voice_question else {}),
         "scale": {"options": [{"value": o.value, "label": o.label} for o in scale]},
         "bands": [vars(b).copy() for b in bands],
         "cutoffs": list(default_cutoffs),
@@ -147,6 +149,7 @@ def parse_definition(data: Any, source: str = "<definition>") -> Questionnaire:
         statements=tuple(statements),
         definition=definition,
         content_hash=content_hash(definition),
+        voice_question=voice_question or "",
     )
 
 

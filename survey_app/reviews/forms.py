@@ -112,3 +112,11 @@ class MeetingForm(FlaskForm):
     held = BooleanField("Held")
     who_came = SelectMultipleField("Who came", choices=[SelectChoice(w, w) for w in WHO_CAME_CHOICES])
     submit = SubmitField("Save")
+
+
+class WordsForm(FlaskForm):
+    """A school's safeguarding words, one per line."""
+
+    words = TextAreaField("Words and phrases, one on each line", validators=[Length(max=20000)],
+                          render_kw={"rows": 12})
+    submit = SubmitField("Save the list")

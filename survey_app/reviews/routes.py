@@ -24,6 +24,19 @@ def _targets_of_pupil(pupil_id: int):
     return targets_of(db.session, pupil_id)
 
 
+@bp.app_template_global("is_safeguarding_lead")
+def _is_safeguarding_lead() -> bool:
+    """The staff navigation shows "Pupil voice" to the safeguarding leads rounds name."""
+    from sqlalchemy import select
+
+    from ..models.reviews import RoundReviewSettings
+
+    if not current_user.is_authenticated:
+        return False
+    return db.session.scalar(select(RoundReviewSettings.round_id).where(
+        RoundReviewSettings.safeguarding_lead_id == current_user.id).limit(1)) is not None
+
+
 @bp.app_template_global("target_labels")
 def _target_labels():
     """Return ({area: label}, {outcome: label}) for templates of other areas."""
