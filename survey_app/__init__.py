@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .jobs.routes import bp as jobs_bp
     from .profiles import bp as profiles_bp
     from .pupil import bp as pupil_bp
+    from .reviews import bp as reviews_bp
     from .rounds import bp as rounds_bp
     from .schools import bp as schools_bp
     from .security import register_input_checks, register_security_headers
@@ -66,7 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(enforce_staff_session_limits)
     register_templating(app)
     for blueprint in (health_bp, pupil_bp, accounts_bp, staff_bp, schools_bp, groups_bp, rounds_bp,
-                      data_bp, profiles_bp, flags_bp, cohort_bp, jobs_bp, tracking_bp):
+                      data_bp, profiles_bp, flags_bp, cohort_bp, jobs_bp, tracking_bp, reviews_bp):
         app.register_blueprint(blueprint)
     if app.config.get("BENCHMARK_ENDPOINTS"):
         from .health import bench_bp

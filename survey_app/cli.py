@@ -14,11 +14,12 @@ def register_cli(app: Flask) -> None:
     from .demo.commands import COMMANDS as demo_commands
     from .instruments.commands import COMMANDS as instrument_commands
     from .jobs.commands import COMMANDS as job_commands
+    from .reviews.commands import COMMANDS as review_commands
     from .rounds.commands import COMMANDS as round_commands
     from .schools.commands import COMMANDS as school_commands
     from .tracking.commands import COMMANDS as tracking_commands
 
     for command in (*instrument_commands, *demo_commands, *account_commands, *school_commands,
                     *round_commands, *data_commands, *cohort_commands, *job_commands,
-                    *tracking_commands):
+                    *tracking_commands, *review_commands):
         app.cli.add_command(command)

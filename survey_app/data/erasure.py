@@ -36,6 +36,7 @@ from ..models import (
     group_members,
     pupil_flag_members,
 )
+from ..models.reviews import erase_review_records
 from ..models.tracking import AttainmentResult, AttendancePeriod, Intervention, intervention_members
 
 BY_ADMIN = "administrator on request"
@@ -147,6 +148,7 @@ def erase_pupil(session: Session, staff: StaffUser | None, pupil: Pupil, *, by: 
     gone("responses", delete(Response).where(Response.pupil_id == pid))
     gone("access_codes", delete(AccessCode).where(AccessCode.pupil_id == pid))
     gone("support_entries", delete(SupportEntry).where(SupportEntry.pupil_id == pid))
+    counts.update(erase_review_records(session, pid))
     gone("group_memberships", group_members.delete().where(group_members.c.pupil_id == pid))
     gone("flags", pupil_flag_members.delete().where(pupil_flag_members.c.pupil_id == pid))
     gone("attainment_results", delete(AttainmentResult).where(AttainmentResult.pupil_id == pid))

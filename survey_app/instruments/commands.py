@@ -24,7 +24,10 @@ def check_questionnaire(path: Path) -> None:
             click.echo(f"{exc.source}: {message}", err=True)
         click.echo(f"{exc.source}: {len(exc.errors)} problem(s) found", err=True)
         sys.exit(1)
-    click.echo(f"{path}: OK: {q.summary()}; sha256 {q.content_hash[:12]}")
+    worded = [f.key for f in q.factors if f.strength and f.invitations and f.family_strength
+              and f.family_focus and f.family_help]
+    click.echo(f"{path}: OK: {q.summary()}; sha256 {q.content_hash[:12]}; "
+               f"pupil and family wording for {len(worded)} of {len(q.factors)} factors")
 
 
 @click.command("load-questionnaires")

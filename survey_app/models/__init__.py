@@ -1,5 +1,6 @@
 """Typed SQLAlchemy 2 models, grouped by subject."""
 
+from . import reviews  # noqa: F401  (pupils and families: registers the tables)
 from .audit import ChangeLog, PendingImport
 from .cohorts import PupilFlag, pupil_flag_members
 from .jobs import Job

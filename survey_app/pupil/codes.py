@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from ..models import AccessCode, Pupil, Response, SurveyRound
+from ..models.reviews import Withdrawal
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
@@ -58,12 +59,14 @@ def unique_codes(session: Session, count: int) -> list[str]:
 
 
 def issue_codes(session: Session, survey_round: SurveyRound, pupil_ids: list[int]) -> int:
-    """Give each listed pupil a code for the round unless they have one; return how many."""
+    """Give each listed pupil a code for the round unless they have one or were withdrawn
+    from the survey by their family; return how many."""
     have = set(
         session.scalars(
             select(AccessCode.pupil_id).where(AccessCode.round_id == survey_round.id)
         )
     )
+    have |= set(session.scalars(select(Withdrawal.pupil_id).where(Withdrawal.pupil_id.in_(pupil_ids))))
     missing = [pid for pid in dict.fromkeys(pupil_ids) if pid not in have]
     for pupil_id, code in zip(missing, unique_codes(session, len(missing)), strict=True):
         session.add(AccessCode(code=code, round_id=survey_round.id, pupil_id=pupil_id))
@@ -96,7 +99,8 @@ def check_code(session: Session, typed: str, now: datetime) -> CodeCheck:
         .where(AccessCode.code == code)
         .options(joinedload(AccessCode.pupil).joinedload(Pupil.school), joinedload(AccessCode.round))
     )
-    if access is None or access.pupil.archived:
+    if access is None or access.pupil.archived or session.scalar(
+            select(Withdrawal.id).where(Withdrawal.pupil_id == access.pupil_id)) is not None:
         return CodeCheck(None, "unknown")
     state = access.round.state(now)
     if state == "scheduled":
@@ -133,13 +137,14 @@ def issue_codes_for_group(session: Session, group_id: int, now: datetime) -> int
 
 
 def round_pupil_ids(session: Session, survey_round: SurveyRound) -> list[int]:
-    """Return the ids of the pupils (not archived) in any group of the round."""
+    """Return the ids of the pupils (not archived, not withdrawn) in any group of the round."""
     from ..models import group_members, round_groups
 
     return list(session.scalars(
         select(Pupil.id)
         .join(group_members, group_members.c.pupil_id == Pupil.id)
         .join(round_groups, round_groups.c.group_id == group_members.c.group_id)
-        .where(round_groups.c.round_id == survey_round.id, Pupil.archived.is_(False))
+        .where(round_groups.c.round_id == survey_round.id, Pupil.archived.is_(False),
+               Pupil.id.not_in(select(Withdrawal.pupil_id)))
         .distinct()
     ))

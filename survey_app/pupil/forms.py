@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectChoice, StringField, SubmitField
+from wtforms import HiddenField, RadioField, SelectChoice, StringField, SubmitField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from ..questionnaires import Questionnaire
@@ -39,6 +39,8 @@ class ModeForm(FlaskForm):
 
 
 class FinishForm(FlaskForm):
+    # Pupil voice: read only when the round asks its question (RoundReviewSettings.pupil_voice).
+    comment = TextAreaField(validators=[Optional(), Length(max=2000)])
     submit = SubmitField("Finish the survey")
 
 
@@ -72,3 +74,22 @@ def answer_form_class(q: Questionnaire) -> type[FlaskForm]:
     cls = type(f"AnswerForm_{q.key}", (FlaskForm,), attrs)
     _form_classes[q.content_hash] = cls
     return cls
+
+
+class HopesForm(FlaskForm):
+    """"My results": what the pupil hopes for and one thing to get better at."""
+
+    hopes = TextAreaField("What I hope for", validators=[Optional(), Length(
+        max=1000, message="Please keep this to 1000 letters or fewer.")], render_kw={"rows": 3, "maxlength": "1000"})
+    better_at = TextAreaField("One thing I want to get better at", validators=[Optional(), Length(
+        max=1000, message="Please keep this to 1000 letters or fewer.")], render_kw={"rows": 2, "maxlength": "1000"})
+    submit = SubmitField("Save for my tutor")
+
+    def validate(self, extra_validators=None) -> bool:
+        # (Optional() ends a field's own checks when it is empty, so the pair is checked here.)
+        if not super().validate(extra_validators):
+            return False
+        if not (self.hopes.data or "").strip() and not (self.better_at.data or "").strip():
+            self.hopes.errors = [*self.hopes.errors, "Write something in at least one of the boxes, then press Save."]
+            return False
+        return True

@@ -14,6 +14,7 @@ from flask import (
     session,
     url_for,
 )
+from sqlalchemy import select
 
 from ..db import db
 from ..errors import error_response
@@ -39,10 +40,12 @@ from .forms import (
     CodeForm,
     ConfirmForm,
     FinishForm,
+    HopesForm,
     ModeForm,
     SignOutForm,
     answer_form_class,
 )
+from .results import results_for, results_shared, save_hope
 from .views import (
     SurveyView,
     code_problem_message,
@@ -52,6 +55,7 @@ from .views import (
     statements_markup,
     view_url,
 )
+from .voice import save_comment, voice_question
 
 bp = Blueprint("pupil", __name__, template_folder="templates")
 
@@ -94,6 +98,8 @@ def start():
         if check.ok:
             state.sign_in(check.access_code.id, check.access_code.reissued_at)
             return redirect(url_for("pupil.confirm"))
+        if check.problem == "finished" and (shown := _results_after_sign_in(check.access_code)):
+            return shown
         form.code.errors.append(code_problem_message(check))
         return render_template("pupil/start.html", form=form, idle=idle), 400
     status = 400 if form.errors else 200
@@ -289,6 +295,7 @@ def check():
         form=FinishForm(),
         signout_form=SignOutForm(),
         view_url=view_url,
+        voice_question=voice_question(db.session, response.round_id, q),
     )
 
 
@@ -307,11 +314,50 @@ def finish():
     except AnswerRefused as refused:
         db.session.rollback()
         return error_response(refused.status, refused.message)
+    if voice_question(db.session, response.round_id, q):
+        save_comment(db.session, response, form.comment.data or "", utcnow())
     db.session.commit()
+    if results_shared(db.session, response.round_id):
+        state.show_results(response.id)
+        return redirect(url_for("pupil.results"))
     version_id = response.questionnaire_version_id
     state.sign_out()
     session["thanks"] = version_id
     return redirect(url_for("pupil.thanks"))
+
+
+def _results_after_sign_in(access):
+    """A finished pupil signing in again while the round is open sees "My results" when the
+    round shares them: return that redirect, or None."""
+    from ..models import Response
+
+    response_id = db.session.scalar(select(Response.id).where(
+        Response.round_id == access.round_id, Response.pupil_id == access.pupil_id))
+    if response_id is None or results_for(db.session, response_id, utcnow()) is None:
+        return None
+    state.show_results(response_id)
+    return redirect(url_for("pupil.results"))
+
+
+@bp.route("/results", methods=["GET", "POST"])
+def results():
+    """"My results": strengths first, questions to think about, and the pupil's hopes."""
+    response_id = state.results_response()
+    found = results_for(db.session, response_id, utcnow()) if response_id else None
+    if found is None:
+        state.sign_out()
+        return redirect(url_for("pupil.start"))
+    form = HopesForm()
+    if form.validate_on_submit():
+        save_hope(db.session, found.response, form.hopes.data or "", form.better_at.data or "", utcnow())
+        db.session.commit()
+        flash("Saved. Your tutor will read what you wrote.", "success")
+        return redirect(url_for("pupil.results") + "#hopes-title")
+    if request.method == "GET" and found.hope is not None:
+        form.hopes.data, form.better_at.data = found.hope.hopes, found.hope.better_at
+    html = render_template("pupil/results.html", found=found, q=found.questionnaire, form=form,
+                           signout_form=SignOutForm())
+    return html, 400 if form.errors else 200
 
 
 @bp.get("/thanks")

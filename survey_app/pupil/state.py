@@ -115,3 +115,25 @@ def mark_seen() -> None:
 
 def was_idle_out() -> bool:
     return bool(session.pop("idle_out", False))
+
+
+RESULTS_KEY = "pupil_results"
+
+
+def show_results(response_id: int) -> None:
+    """Start a fresh session that may see only "My results" of one finished response."""
+    sign_out()
+    session[RESULTS_KEY] = {"response_id": response_id, "seen": time.time()}
+
+
+def results_response() -> int | None:
+    """Return the response whose "My results" this browser may see, or None (and forget
+    it) when there is none or it has been left idle too long."""
+    data = session.get(RESULTS_KEY)
+    if not isinstance(data, dict) or not isinstance(data.get("response_id"), int):
+        return None
+    if time.time() - float(data.get("seen", 0)) > current_app.config["PUPIL_IDLE_MINUTES"] * 60:
+        sign_out()
+        return None
+    session[RESULTS_KEY] = {**data, "seen": time.time()}
+    return data["response_id"]

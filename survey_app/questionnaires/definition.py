@@ -20,6 +20,8 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 ITEM_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 FACTOR_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 MODES = ("single", "page")
+# Per factor: at most this many invitation questions and family ideas.
+MAX_FACTOR_PROMPTS = 3
 
 
 class QuestionnaireError(ValueError):
@@ -54,6 +56,15 @@ class Factor:
     reference_mean: float | None = None
     reference_sd: float | None = None
     reference_alpha: float | None = None
+    # The pupil's and the family's words for this factor (all optional): what the pupil
+    # feels good about ("You feel you can learn new things."), questions that invite them
+    # to think, and for families what the child feels good about, what they are working
+    # on and how families can help at home.
+    strength: str = ""
+    invitations: tuple[str, ...] = ()
+    family_strength: str = ""
+    family_focus: str = ""
+    family_help: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,8 @@ class Questionnaire:
     statements: tuple[Statement, ...]
     definition: dict[str, Any] = field(repr=False, compare=False)
     content_hash: str = ""
+    # The optional free-text question at the end of a round that asks for pupil voice.
+    voice_question: str = ""
 
     @property
     def scale_min(self) -> int:

@@ -16,6 +16,7 @@ from .definition import (
     FACTOR_PATTERN,
     ID_PATTERN,
     ITEM_PATTERN,
+    MAX_FACTOR_PROMPTS,
     MAX_FACTORS,
     MIN_STATEMENTS_PER_FACTOR,
     MODES,
@@ -86,6 +87,7 @@ def parse_definition(data: Any, source: str = "<definition>") -> Questionnaire:
     )
     introduction = check.string(data, "introduction", "introduction", default="")
     closing = check.string(data, "closing", "closing", default="")
+    voice_question = check.string(data, "voice_question", "voice_question", default="")
 
     scale = _parse_scale(data.get("scale"), errors)
     bands = _parse_bands(data.get("bands"), errors)
@@ -104,7 +106,7 @@ def parse_definition(data: Any, source: str = "<definition>") -> Questionnaire:
 
     known = {
         "id", "version", "title", "age_min", "age_max", "default_mode", "page_size",
-        "min_seconds_per_statement", "introduction", "closing", "scale", "bands", "cutoffs",
+        "min_seconds_per_statement", "introduction", "closing", "voice_question", "scale", "bands", "cutoffs",
         "factors", "statements",
     }
     for extra in sorted(set(data) - known):
@@ -123,6 +125,7 @@ def parse_definition(data: Any, source: str = "<definition>") -> Questionnaire:
         "min_seconds_per_statement": min_seconds,
         "introduction": introduction,
         "closing": closing,
+        **({"voice_question": voice_question} if voice_question else {}),
         "scale": {"options": [{"value": o.value, "label": o.label} for o in scale]},
         "bands": [vars(b).copy() for b in bands],
         "cutoffs": list(default_cutoffs),
@@ -146,6 +149,7 @@ def parse_definition(data: Any, source: str = "<definition>") -> Questionnaire:
         statements=tuple(statements),
         definition=definition,
         content_hash=content_hash(definition),
+        voice_question=voice_question or "",
     )
 
 
@@ -160,6 +164,40 @@ def _factor_json(f: Factor) -> dict[str, Any]:
     for name in ("reference_mean", "reference_sd", "reference_alpha"):
         if getattr(f, name) is not None:
             out[name] = getattr(f, name)
+    # Only what the file gives, so a file without these keys keeps its content hash.
+    for name in WORDING_TEXTS:
+        if getattr(f, name):
+            out[name] = getattr(f, name)
+    for name in WORDING_LISTS:
+        if getattr(f, name):
+            out[name] = list(getattr(f, name))
+    return out
+
+
+WORDING_TEXTS = ("strength", "family_strength", "family_focus")
+WORDING_LISTS = ("invitations", "family_help")
+
+
+def _parse_wording(f: dict, place: str, errors: list[str]) -> dict[str, Any]:
+    """Return the factor's optional pupil and family wording, recording each bad value."""
+    out: dict[str, Any] = {}
+    for name in WORDING_TEXTS:
+        value = f.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            errors.append(f"{place}.{name}: must be non-empty text when given")
+            continue
+        out[name] = value.strip()
+    for name in WORDING_LISTS:
+        value = f.get(name)
+        if value is None:
+            continue
+        if (not isinstance(value, list) or not value or len(value) > MAX_FACTOR_PROMPTS
+                or not all(isinstance(x, str) and x.strip() for x in value)):
+            errors.append(f"{place}.{name}: must be a list of 1 to {MAX_FACTOR_PROMPTS} non-empty texts")
+            continue
+        out[name] = tuple(x.strip() for x in value)
     return out
 
 
@@ -348,6 +386,7 @@ def _parse_factors(raw, default_cutoffs, n_bands, errors) -> list[Factor]:
                 reference_mean=_optional_number(f, "reference_mean", place, errors),
                 reference_sd=_optional_number(f, "reference_sd", place, errors),
                 reference_alpha=alpha,
+                **_parse_wording(f, place, errors),
             )
         )
     return out

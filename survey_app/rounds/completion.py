@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..accounts.scope import Scope
 from ..models import Answer, Group, Pupil, Response, School, SurveyRound, group_members
+from ..models.reviews import withdrawn_pupil_ids
 from ..questionnaires.store import definition_of
 
 
@@ -80,7 +81,7 @@ def round_progress(session: Session, scope: Scope, survey_round: SurveyRound) ->
         .outerjoin(Response, (Response.pupil_id == Pupil.id) & (Response.round_id == survey_round.id))
         .outerjoin(answered, answered.c.response_id == Response.id)
         .where(group_members.c.group_id.in_([g.id for g in groups]), Pupil.archived.is_(False),
-               scope.pupil_condition())
+               scope.pupil_condition(), or_(Response.id.is_not(None), Pupil.id.not_in(withdrawn_pupil_ids())))
         .order_by(Pupil.surname, Pupil.first_name)
     ).all()
     by_group = {g.id: GroupProgress(g) for g in groups}
@@ -101,7 +102,9 @@ def round_summaries(session: Session, scope: Scope, rounds: list[SurveyRound]) -
             select(group_members.c.pupil_id)
             .join(Pupil, Pupil.id == group_members.c.pupil_id)
             .where(group_members.c.group_id.in_(groups), Pupil.archived.is_(False),
-                   scope.pupil_condition())
+                   scope.pupil_condition(), or_(
+                       Pupil.id.not_in(withdrawn_pupil_ids()),
+                       Pupil.id.in_(select(Response.pupil_id).where(Response.round_id == survey_round.id))))
             .distinct()
         )
         total = session.scalar(select(func.count()).select_from(pupil_ids.subquery())) or 0

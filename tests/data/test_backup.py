@@ -277,12 +277,13 @@ def test_restore_refuses_other_revisions_and_damaged_files(stamped, staff_world,
     with gzip.open(good, "rt") as handle:
         total = sum(1 for _ in handle)
     _rewrite(good, cut_off, keep_lines=total - 40)
-    bad_value = tmp_path / "bad.jsonl.gz"  # a value of the wrong kind, in the last table's last column
+    bad_value = tmp_path / "bad.jsonl.gz"  # a value of the wrong kind, in the last row's last column
     with gzip.open(good, "rt", encoding="utf-8") as handle:
         lines = handle.readlines()
-    row = json.loads(lines[-2])
+    last = max(i for i, line in enumerate(lines) if line.startswith("["))  # (tables after it may be empty)
+    row = json.loads(lines[last])
     row[-1] = "not a value of that kind"
-    lines[-2] = json.dumps(row) + "\n"
+    lines[last] = json.dumps(row) + "\n"
     with gzip.open(bad_value, "wt", encoding="utf-8") as handle:
         handle.writelines(lines)
     not_gzip = tmp_path / "plain.txt"

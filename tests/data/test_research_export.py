@@ -111,7 +111,7 @@ def test_two_rounds_download_from_the_page_as_a_server_sends_it(app, staff_world
     assert status == 200
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 8 and {r["round"] for r in rows} == {"Before", "During"}
-    assert {r["questionnaire"] for r in rows} == {"pass9-secondary v1.0.0"}
+    assert {r["questionnaire"] for r in rows} == {"pass9-secondary v1.1.0"}
 
 
 def test_too_few_pupils_is_refused_plainly(app, client, staff_world):

@@ -47,6 +47,7 @@ def arg_values(world, entry_id) -> dict:
         "school_id": world.school.id, "staff_id": world.teacher.id, "partnership_id": world.partnership.id,
         "entry_id": entry_id, "token": "x" * 20, "log_id": 1, "kind": "p", "number": 1,
         "flag_id": world.flag.id, "fmt": "csv", "intervention_id": world.intervention_id,
+        "target_id": 1, "day_id": world.review_day.id, "meeting_id": 1,
     }
 
 
@@ -57,6 +58,11 @@ def add_flag(world) -> None:
     world.flag = PupilFlag(name="Mentored", partnership_id=world.partnership.id)
     db.session.add(world.flag)
     add_intervention(world)
+    from survey_app.models.reviews import ReviewDay  # a review day of the group's school
+
+    world.review_day = ReviewDay(school_id=world.school.id, name="Review day", held_on=date(2026, 12, 1),
+                                 starts_at="09:00", slot_minutes=15)
+    db.session.add(world.review_day)
     db.session.commit()
 
 

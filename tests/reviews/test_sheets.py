@@ -1,0 +1,135 @@
+"""Conversation sheets and family summaries: a pupil with two rounds, hopes and targets;
+no number from the scores for families; the batch commands and their PDFs."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from survey_app.db import db
+from survey_app.models import AuditEvent, FactorScore, SurveyRound
+from survey_app.models.base import utcnow
+from survey_app.models.reviews import PupilHope, Target, TargetStep
+from tests.conftest import login_as
+from tests.reviews.support import finish_with_levels
+
+BEFORE = {"preparedness_for_learning": 1, "perceived_learning_capability": 4, "general_work_ethic": 2}
+AFTER = {"preparedness_for_learning": 3, "perceived_learning_capability": 4, "general_work_ethic": 1}
+
+
+def two_rounds(sw):
+    """Pupil 0 of the staff world answers "Before" and then "During", writes hopes, has a target."""
+    pupil = sw.pupils[0]
+    pupil.first_name = "Ada"  # (the test names hold digits; a family page must hold none)
+    finish_with_levels(sw, sw.round, pupil, BEFORE)
+    sw.round.closes_at = utcnow() - timedelta(hours=1)
+    sw.round.opens_at = utcnow() - timedelta(days=30)
+    now = utcnow()
+    during = SurveyRound(name="During", phase="during", questionnaire_version_id=sw.version.id,
+                         opens_at=now - timedelta(minutes=50), closes_at=now + timedelta(days=5), mode="page",
+                         partnership_id=sw.partnership.id, groups=[sw.group])
+    db.session.add(during)
+    db.session.commit()
+    finish_with_levels(sw, during, pupil, AFTER)
+    db.session.add(PupilHope(pupil_id=pupil.id, round_id=during.id, hopes="To be a nurse", better_at="Fractions"))
+    db.session.add(Target(pupil_id=pupil.id, area="attendance", words="Be in school every day", agreed_pupil=True,
+                          review_on=now.date(), outcome="met", reviewed_on=now.date(),
+                          steps=[TargetStep(position=1, words="Alarm at seven", done_on=now.date())]))
+    db.session.add(Target(pupil_id=pupil.id, area="homework", words="Homework club on Tuesdays", agreed_tutor=True,
+                          review_on=now.date() + timedelta(days=40)))
+    db.session.commit()
+    return pupil, during
+
+
+def text_of(html: str) -> str:
+    main = html.split('<main id="main"', 1)[1].split("</main>", 1)[0]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main.split(">", 1)[1]))
+
+
+def test_the_sheet_for_a_pupil_with_two_rounds_hopes_and_targets(client, staff_world):
+    sw = staff_world
+    pupil, during = two_rounds(sw)
+    login_as(client, sw.teacher)
+    page = client.get(f"/staff/pupils/{pupil.id}/sheet")
+    assert page.status_code == 200
+    text = text_of(page.text)
+    factors = {f.key: f for f in sw.q.factors}
+    capable, ready, work = (factors[k] for k in ("perceived_learning_capability", "preparedness_for_learning",
+                                                   "general_work_ethic"))
+    assert "latest round: During" in text and capable.strength in text
+    assert text.index(capable.strength) < text.index("To talk about")  # strengths first
+    talk = text.split("To talk about", 1)[1].split("Change since", 1)[0]
+    assert work.name in talk and work.invitations[0] in talk and work.ideas[0] in talk
+    change = text.split("Change since \u201cBefore\u201d", 1)[1]
+    scores = db.session.scalars(sa.select(FactorScore.score)).all()
+    assert re.search(rf"{ready.name} [0-9]+ to [0-9]+ \((\u25b2 reliable rise|within measurement error)\)", change)
+    assert "\u25b2 reliable rise" in change and "\u25bc reliable fall" in change
+    assert "To be a nurse" in text and "Fractions" in text
+    assert "Be in school every day" in text and "Met" in text and "Homework club on Tuesdays" in text
+    assert "Targets agreed today" in text
+    assert scores and any(f"{s:.0f} to" in change or f"to {s:.0f}" in change for s in scores)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "viewed conversation sheet", AuditEvent.pupil_id == pupil.id)) == 1
+
+
+def test_the_family_summary_has_no_number_from_the_scores_and_no_band(client, staff_world):
+    sw = staff_world
+    pupil, during = two_rounds(sw)
+    login_as(client, sw.teacher)
+    page = client.get(f"/staff/pupils/{pupil.id}/family-summary")
+    text = text_of(page.text)
+    factors = {f.key: f for f in sw.q.factors}
+    assert factors["perceived_learning_capability"].family_strength in text
+    assert factors["general_work_ethic"].family_focus in text and factors["general_work_ethic"].family_help[0] in text
+    assert "Homework club on Tuesdays" in text and "Be in school every day" not in text  # open targets only
+    assert "Teacher at Test School" in text  # the pupil's tutor, when the round names no contact
+    assert not re.search(r"\d", text)
+    for band in sw.q.bands:
+        assert not re.search(rf"\b{band.label}\b", text), band.label
+    pdf = client.get(f"/staff/pupils/{pupil.id}/family-summary.pdf")
+    reader = PdfReader(io.BytesIO(pdf.data))
+    assert len(reader.pages) == 1
+    assert not re.search(r"\d", reader.pages[0].extract_text())
+
+
+def test_sheets_and_summaries_follow_scope(client, staff_world):
+    sw = staff_world
+    login_as(client, sw.teacher_b)
+    for url in (f"/staff/pupils/{sw.pupils[0].id}/sheet", f"/staff/pupils/{sw.pupils[0].id}/family-summary.pdf",
+                f"/staff/groups/{sw.group.id}/review-pack/sheets.pdf"):
+        assert client.get(url).status_code == 404, url
+
+
+def test_review_pack_command_writes_a_page_or_more_per_pupil(runner, staff_world, tmp_path):
+    sw = staff_world
+    two_rounds(sw)
+    out = tmp_path / "pack.pdf"
+    result = runner.invoke(args=["review-pack", "--group", "Group A", "--kind", "sheet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    pupils = len(sw.group.pupils)
+    assert f"{pupils} of {pupils} pupils" in result.output and "Wrote" in result.output
+    reader = PdfReader(out)
+    assert len(reader.pages) >= pupils
+    assert any("Conversation sheet: Ada Tester" in page.extract_text() for page in reader.pages)
+    result = runner.invoke(args=["review-pack", "--group", str(sw.group.id), "--kind", "family", "--out", str(out)])
+    assert result.exit_code == 0 and len(PdfReader(out).pages) == pupils
+    bad = runner.invoke(args=["review-pack", "--group", "No such group", "--kind", "family", "--out", str(out)])
+    assert bad.exit_code != 0 and "No group has the id or name 'No such group'" in bad.output
+
+
+def test_family_letter_command(runner, staff_world, tmp_path):
+    sw = staff_world
+    out = tmp_path / "letter.pdf"
+    result = runner.invoke(args=["family-letter", "--round", "Before", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    reader = PdfReader(out)
+    assert len(reader.pages) == 2  # the two partnership schools of the round's group
+    text = reader.pages[0].extract_text()
+    assert "How long they are kept" in text and "two years" in text and "did not take part" in text
+    result = runner.invoke(args=["family-letter", "--round", str(sw.round_b.id), "--out", str(out)])
+    assert result.exit_code == 0 and "Elsewhere Academy" in PdfReader(out).pages[0].extract_text()
+    assert runner.invoke(args=["family-letter", "--round", "Nope", "--out", str(out)]).exit_code != 0
