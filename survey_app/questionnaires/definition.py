@@ -86,6 +86,11 @@ class Questionnaire:
     statements: tuple[Statement, ...]
     definition: dict[str, Any] = field(repr=False, compare=False)
     content_hash: str = ""
+    # The language the texts above are in (translations.localised swaps them), and the
+    # checked translations by language code (translations.with_translations).
+    language: str = "en"
+    direction: str = "ltr"
+    translations: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def scale_min(self) -> int:
