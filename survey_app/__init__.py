@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import check_production, load_config
 from .db import db
-from .extensions import csrf, limiter, migrate
+from .extensions import babel, csrf, limiter, migrate
 from .routing import IdConverter
 
 
@@ -51,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .health import bp as health_bp
     from .profiles import bp as profiles_bp
     from .pupil import bp as pupil_bp
+    from .pupil.language import select_locale
     from .rounds import bp as rounds_bp
     from .schools import bp as schools_bp
     from .security import register_input_checks, register_security_headers
@@ -58,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .templating import register_templating
 
     login_manager.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
     app.before_request(enforce_staff_session_limits)
     register_templating(app)
     for blueprint in (health_bp, pupil_bp, accounts_bp, staff_bp, schools_bp, groups_bp, rounds_bp,

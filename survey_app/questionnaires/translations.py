@@ -287,3 +287,50 @@ def translations_of(directory: str | Path, q: Questionnaire) -> dict[str, Transl
         found[tr.language] = tr
     _cache[key] = (signature, found)
     return found
+
+
+def usable_languages(found: Mapping[str, Translation], offered: Iterable[str],
+                     allow_drafts: bool) -> dict[str, Translation]:
+    """Return the translations a round lets pupils use: those it offers, drafts only when
+    it allows them (a round that stops allowing drafts stops showing them at once)."""
+    return {code: found[code] for code in offered
+            if code in found and (allow_drafts or not found[code].is_draft)}
+
+
+@dataclass(frozen=True)
+class LanguageName:
+    """A language as a picker shows it: its code, its own name and its direction."""
+
+    code: str
+    name: str
+    direction: str
+
+
+_names_cache: dict[str, tuple[tuple, dict[str, LanguageName]]] = {}
+
+
+def known_languages(directory: str | Path) -> dict[str, LanguageName]:
+    """Return every language some translation file under `directory`/translations names
+    (a valid code and name), by code: what a pupil may pick before signing in. The round
+    decides, once the pupil has signed in, which of them it offers."""
+    paths = sorted((Path(directory) / DIRECTORY).glob("*.toml"))
+    signature = tuple((p.name, p.stat().st_mtime_ns) for p in paths)
+    cached = _names_cache.get(str(directory))
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    found: dict[str, LanguageName] = {}
+    for path in paths:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        code, name = data.get("language"), data.get("language_name")
+        if not (isinstance(code, str) and CODE_PATTERN.match(code) and isinstance(name, str)
+                and name.strip()):
+            continue
+        direction = language_direction(code)
+        if direction is not None:
+            found[code] = LanguageName(code, name.strip(), direction)
+    found = dict(sorted(found.items(), key=lambda item: item[1].name.casefold()))
+    _names_cache[str(directory)] = (signature, found)
+    return found

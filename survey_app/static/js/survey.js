@@ -250,6 +250,9 @@
   form.addEventListener("submit", function (event) {
     var nav = event.submitter ? event.submitter.value : lastNav;
     event.preventDefault();
+    if (event.submitter && event.submitter.name === "lang") {  // the language picker
+      leaveFor(viewBase + screen + "?lang=" + encodeURIComponent(nav)); return;
+    }
     if (nav === "back") { showScreen(screen - 1, true); }
     else if (nav === "next") { showScreen(screen + 1, true); }
     else { leaveFor(checkUrl); }
