@@ -52,7 +52,9 @@ class PupilLanguage:
 
     @property
     def direction(self) -> str:
-        return self.translation.direction if self.translation else "ltr"
+        if self.translation is not None:
+            return self.translation.direction
+        return next((c.direction for c in self.choices if c.code == self.code), "ltr")
 
     @property
     def has_catalog(self) -> bool:
