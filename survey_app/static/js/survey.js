@@ -312,17 +312,69 @@
 
   // ----- read aloud -----------------------------------------------------------
 
-  if ("speechSynthesis" in window && typeof window.SpeechSynthesisUtterance === "function") {
+  // Each button reads its text in its language (data-speak-lang) with a voice of that
+  // language. Where the browser lists voices but none for that language, the button plays
+  // the school's recording (data-audio-src) if there is one, or says plainly that there
+  // is no voice. An empty list (voices not loaded yet, or not listed) is left to the browser.
+  function voiceFor(lang) {
+    var voices = window.speechSynthesis.getVoices() || [];
+    if (!voices.length) { return undefined; }
+    var want = lang.toLowerCase(), base = want.split("-")[0], near = null;
+    for (var i = 0; i < voices.length; i++) {
+      var have = String(voices[i].lang || "").replace("_", "-").toLowerCase();
+      if (have === want) { return voices[i]; }
+      if (!near && have.split("-")[0] === base) { near = voices[i]; }
+    }
+    return near;
+  }
+
+  function playRecording(button) {
+    var audio = new window.Audio(button.getAttribute("data-audio-src"));
+    audio.play();
+  }
+
+  function labelSpeakButtons() {
+    var buttons = document.querySelectorAll("button.speak");
+    for (var i = 0; i < buttons.length; i++) {
+      var button = buttons[i];
+      var none = voiceFor(button.getAttribute("data-speak-lang") || "en-GB") === null &&
+        !button.getAttribute("data-audio-src");
+      if (none && !button.hasAttribute("data-no-voice-shown")) {
+        button.setAttribute("data-no-voice-shown", "");
+        button.setAttribute("data-label", button.getAttribute("aria-label"));
+        button.setAttribute("aria-label", button.getAttribute("data-no-voice"));
+        button.setAttribute("aria-disabled", "true");
+        button.title = button.getAttribute("data-no-voice");
+        var text = button.querySelector(".speak-label");
+        if (text) { text.textContent = button.getAttribute("data-no-voice"); }
+      }
+    }
+  }
+
+  var speechOk = "speechSynthesis" in window && typeof window.SpeechSynthesisUtterance === "function";
+  if (speechOk || document.querySelector("button.speak[data-audio-src]:not([data-audio-src=''])")) {
     var speakButtons = document.querySelectorAll("button.speak");
     for (var b = 0; b < speakButtons.length; b++) {
+      if (!speechOk && !speakButtons[b].getAttribute("data-audio-src")) { continue; }
       speakButtons[b].hidden = false;
       speakButtons[b].addEventListener("click", function () {
+        if (this.getAttribute("aria-disabled") === "true") { return; }
+        var lang = this.getAttribute("data-speak-lang") || "en-GB";
+        var voice = speechOk ? voiceFor(lang) : null;
+        if (voice === null && this.getAttribute("data-audio-src")) { playRecording(this); return; }
         var utterance = new window.SpeechSynthesisUtterance(this.getAttribute("data-speak"));
-        utterance.lang = "en-GB";
+        utterance.lang = lang;
+        if (voice) { utterance.voice = voice; }
         utterance.rate = 0.9;
         window.speechSynthesis.cancel();
         window.speechSynthesis.speak(utterance);
       });
+    }
+    if (speechOk) {
+      labelSpeakButtons();
+      if (window.speechSynthesis.addEventListener) {
+        window.speechSynthesis.addEventListener("voiceschanged", labelSpeakButtons);
+      }
     }
   }
 
