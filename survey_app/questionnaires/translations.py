@@ -334,3 +334,11 @@ def known_languages(directory: str | Path) -> dict[str, LanguageName]:
     found = dict(sorted(found.items(), key=lambda item: item[1].name.casefold()))
     _names_cache[str(directory)] = (signature, found)
     return found
+
+
+def language_label(code: str) -> str:
+    """Return a language's name in English for staff pages ('Welsh'), or the code itself."""
+    try:
+        return Locale.parse(code, sep="-").get_display_name("en") or code
+    except (UnknownLocaleError, ValueError, TypeError):
+        return code
