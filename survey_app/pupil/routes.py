@@ -44,6 +44,7 @@ from .forms import (
     SignOutForm,
     answer_form_class,
 )
+from .script_strings import script_strings
 from .views import (
     SurveyView,
     code_problem_message,
@@ -80,7 +81,8 @@ def _language():
 @bp.context_processor
 def _page_language():
     current = language.current()
-    return {"page_lang": current.page, "page_dir": current.page_direction, "pupil_language": current}
+    return {"page_lang": current.page, "page_dir": current.page_direction, "pupil_language": current,
+            "script_strings": script_strings}
 
 
 def _code_failed(response) -> bool:

@@ -72,7 +72,17 @@
   var loadedAt = new Date().getTime();
 
   var alertEl = document.getElementById("save-alert");
+  var stringsEl = document.getElementById("survey-strings");
+  var strings = {};
+  try { strings = stringsEl ? JSON.parse(stringsEl.textContent) : {}; } catch (e) { strings = {}; }
+  function translated(text) {  // the page's language, looked up by the English words
+    var number = /\d+/.exec(text);
+    var key = number ? text.replace(number[0], "{n}") : text;
+    var found = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : null;
+    return found === null ? text : (number ? found.replace("{n}", number[0]) : found);
+  }
   function setStatus(state, text) {
+    text = translated(text);
     var before = statusEl.getAttribute("data-state");
     statusEl.setAttribute("data-state", state);
     statusEl.textContent = text;
@@ -80,7 +90,7 @@
     if (state === "offline" || state === "error") {
       if (alertEl.textContent !== text) { alertEl.textContent = text; }
     } else if (state === "saved" && (before === "offline" || before === "error" || alertEl.textContent)) {
-      alertEl.textContent = "Connection back: all your answers are saved.";
+      alertEl.textContent = translated("Connection back: all your answers are saved.");
     }
   }
 
