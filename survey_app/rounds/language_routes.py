@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..accounts.access import current_scope, staff_required
 from ..db import db
+from ..questionnaires.translations import language_label
 from .forms import LanguagesForm
 from .languages import available_translations, set_round_languages
 from .operations import RoundError
@@ -22,9 +22,7 @@ def round_languages(round_id: int):
     available = available_translations(current_app.config["QUESTIONNAIRE_DIR"], survey_round)
     form = LanguagesForm(data={"languages": survey_round.languages or [],
                                "allow_drafts": survey_round.allow_draft_languages})
-    form.languages.choices = [
-        SelectChoice(code, f"{tr.language_name} ({code}, {tr.status})") for code, tr in available.items()]
-    form.languages.widget, form.languages.option_widget = ListWidget(prefix_label=False), CheckboxInput()
+    form.languages.choices = [SelectChoice(code, tr.language_name) for code, tr in available.items()]
     if request.method == "POST" and form.validate_on_submit():
         try:
             changes = set_round_languages(db.session, current_user._get_current_object(), survey_round,
@@ -38,4 +36,4 @@ def round_languages(round_id: int):
             return redirect(url_for(".show_round", round_id=survey_round.id))
     status = 400 if request.method == "POST" else 200
     return render_template("rounds/languages.html", form=form, round=survey_round,
-                           available=available), status
+                           available=available, english_name=language_label), status

@@ -8,14 +8,14 @@ from sqlalchemy.orm import Session
 from ..audit.changes import record_change
 from ..models import StaffUser, SurveyRound
 from ..questionnaires.store import definition_of
-from ..questionnaires.translations import Translation, translations_of
+from ..questionnaires.translations import Translation, language_label, translations_of
 from .operations import RoundError
 
 
 def available_translations(directory: str, survey_round: SurveyRound) -> dict[str, Translation]:
-    """Return {language: translation} of the round's questionnaire version, by language name."""
+    """Return {language: translation} of the round's questionnaire version, by English name."""
     found = translations_of(directory, definition_of(survey_round.questionnaire))
-    return dict(sorted(found.items(), key=lambda item: item[1].language_name.casefold()))
+    return dict(sorted(found.items(), key=lambda item: language_label(item[0])))
 
 
 def set_round_languages(

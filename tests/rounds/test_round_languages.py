@@ -23,7 +23,8 @@ def test_a_lead_chooses_languages_and_drafts_need_permission(client, world):
     url = f"/staff/rounds/{world.round.id}/languages"
     page = client.get(url)
     assert page.status_code == 200
-    assert "Cymraeg (cy, reviewed)" in page.text and "اردو (ur, draft)" in page.text
+    assert "Welsh: <span lang=\"cy\" dir=\"ltr\">Cymraeg</span>" in page.text
+    assert "(ur, draft)" in page.text and "(cy, reviewed)" in page.text
     refused = client.post(url, data={"languages": ["cy", "ur"], "csrf_token": csrf_from(page.text)})
     assert refused.status_code == 400
     assert "The اردو translation is a draft nobody has reviewed yet" in refused.text
