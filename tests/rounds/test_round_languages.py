@@ -34,9 +34,9 @@ def test_a_lead_chooses_languages_and_drafts_need_permission(client, world):
                                    "csrf_token": csrf_from(page.text)})
     assert saved.status_code == 302
     db.session.refresh(world.round)
-    assert world.round.languages == ["cy", "ur"] and world.round.allow_draft_languages
+    assert world.round.languages == ["ur", "cy"] and world.round.allow_draft_languages  # by English name
     entry = db.session.query(ChangeLog).filter_by(entity="round", action="languages").one()
-    assert entry.changes["languages"] == [[], ["cy", "ur"]]
+    assert entry.changes["languages"] == [[], ["ur", "cy"]]
     shown = client.get(f"/staff/rounds/{world.round.id}")
     assert "(drafts allowed)" in shown.text
 
