@@ -4,6 +4,7 @@ answers kept on a switch, drafts refused where the round does not allow them, an
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -35,10 +36,10 @@ def response_language() -> str:
     return db.session.scalar(sa.select(Response.language))
 
 
-@pytest.mark.parametrize(("code", "direction", "welcome"), [("ur", "rtl", "خوش آمدید"),
-                                                            ("cy", "ltr", "Croeso")])
+@pytest.mark.parametrize(("code", "direction", "welcome", "not_found"), [
+    ("ur", "rtl", "خوش آمدید", "صفحہ نہیں ملا"), ("cy", "ltr", "Croeso", "Heb ddod o hyd i'r dudalen")])
 def test_lang_in_the_address_follows_the_pupil_from_sign_in_to_thanks(client, world, code,
-                                                                      direction, welcome):
+                                                                      direction, welcome, not_found):
     start = client.get(f"/?lang={code}")
     assert html_tag(start.text) == f'<html lang="{code}" dir="{direction}">'
     assert welcome in start.text
@@ -48,6 +49,9 @@ def test_lang_in_the_address_follows_the_pupil_from_sign_in_to_thanks(client, wo
     assert f"{code}: {first.text}" in survey.text
     assert f'<span class="statement-text">{code}: {first.text}</span>' in survey.text  # page's own
     assert response_language() == code
+    missing = client.get("/survey/p/99")  # an error page speaks the pupil's language too
+    assert missing.status_code == 404 and not_found in html.unescape(missing.text)
+    assert html_tag(missing.text) == f'<html lang="{code}" dir="{direction}">'
     check = client.get("/survey/check")
     assert html_tag(check.text) == f'<html lang="{code}" dir="{direction}">'
     client.post("/survey/finish", data={"csrf_token": csrf_from(check.text)})
