@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import check_production, load_config
 from .db import db
-from .extensions import csrf, limiter, migrate
+from .extensions import babel, csrf, limiter, migrate
 from .routing import IdConverter
 
 
@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .jobs.routes import bp as jobs_bp
     from .profiles import bp as profiles_bp
     from .pupil import bp as pupil_bp
+    from .pupil.language import select_locale
     from .reviews import bp as reviews_bp
     from .rounds import bp as rounds_bp
     from .schools import bp as schools_bp
@@ -64,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .tracking import bp as tracking_bp
 
     login_manager.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
     app.before_request(enforce_staff_session_limits)
     register_templating(app)
     for blueprint in (health_bp, pupil_bp, accounts_bp, staff_bp, schools_bp, groups_bp, rounds_bp,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, current_app, g, jsonify, render_template, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -14,24 +16,25 @@ from .security import no_store
 
 log = logging.getLogger(__name__)
 
+# Lazy: each page shows them in its own language (pupil pages through their catalogs).
 MESSAGES = {
-    400: ("Something was not right", "The page could not use what was sent. Please go back and try again."),
-    401: ("Signed out", "You have been signed out. Sign in again with your code."),
-    403: ("Not allowed", "You do not have permission to do that."),
-    404: ("Page not found", "We could not find that page. Check the address, or go back and try again."),
-    405: ("Not allowed", "That page cannot be used like that."),
-    409: ("No more answers can be saved", "This survey has closed or is already finished. "
-          "The answers you gave are kept."),
-    413: ("Too much sent", "That was too large to accept. Nothing was changed."),
-    429: ("Too many tries", "Please wait a minute before trying again, or ask your teacher for help."),
+    400: (_l("Something was not right"), _l("The page could not use what was sent. Please go back and try again.")),
+    401: (_l("Signed out"), _l("You have been signed out. Sign in again with your code.")),
+    403: (_l("Not allowed"), _l("You do not have permission to do that.")),
+    404: (_l("Page not found"), _l("We could not find that page. Check the address, or go back and try again.")),
+    405: (_l("Not allowed"), _l("That page cannot be used like that.")),
+    409: (_l("No more answers can be saved"), _l("This survey has closed or is already finished. "
+                                                 "The answers you gave are kept.")),
+    413: (_l("Too much sent"), _l("That was too large to accept. Nothing was changed.")),
+    429: (_l("Too many tries"), _l("Please wait a minute before trying again, or ask your teacher for help.")),
     500: (
-        "Something went wrong",
-        "Sorry, something went wrong on our side. Nothing you saved has been lost. Please try again.",
+        _l("Something went wrong"),
+        _l("Sorry, something went wrong on our side. Nothing you saved has been lost. Please try again."),
     ),
     503: (
-        "Please wait a moment",
-        "The survey cannot reach its database just now. Your saved answers are safe. "
-        "Please try again in a minute.",
+        _l("Please wait a moment"),
+        _l("The survey cannot reach its database just now. Your saved answers are safe. "
+           "Please try again in a minute."),
     ),
 }
 
@@ -54,7 +57,8 @@ def wants_json() -> bool:
 def error_response(status: int, message: str | None = None):
     """Return an error page (or JSON) for `status`, with `message` in plain words."""
     title, default = MESSAGES.get(status, MESSAGES[500])
-    text = message or default
+    # (a message given in English is shown in the page's language when a catalog has it)
+    title, text = str(title), gettext(str(message)) if message else str(default)
     if wants_json():
         resp = jsonify(error=title, message=text, status=status)
     else:
@@ -81,8 +85,8 @@ def register_error_handlers(app: Flask) -> None:
     def _csrf(exc: CSRFError):
         return error_response(
             400,
-            "This page had expired or was opened from somewhere else, so nothing was changed. "
-            "Please go back, reload the page and try again.",
+            _l("This page had expired or was opened from somewhere else, so nothing was changed. "
+               "Please go back, reload the page and try again."),
         )
 
     @app.errorhandler(HTTPException)

@@ -96,15 +96,20 @@ def scores_by_pupil(round_id: int) -> dict[tuple[int, str], float]:
     return {(p, f): s for p, f, s in rows}
 
 
-def item_rows(q, round_id: int, factor: str) -> list[list[int]]:
-    """Reverse-scored answers of pupils who answered every statement of a factor."""
+def item_rows(q, round_id: int, factor: str, pupils=None, inside: bool = True) -> list[list[int]]:
+    """Reverse-scored answers of pupils who answered every statement of a factor (only of
+    `pupils`, or only of the others when `inside` is False, when given)."""
     statements = q.statements_of(factor)
     lo, hi = q.scale_min, q.scale_max
-    rows = db.session.execute(
+    query = (
         sa.select(Answer.response_id, Answer.item, Answer.value)
         .join(Response, Response.id == Answer.response_id)
         .where(Response.round_id == round_id, Answer.item.in_([s.id for s in statements]))
-    ).all()
+    )
+    if pupils is not None:
+        chosen = Response.pupil_id.in_(list(pupils))
+        query = query.where(chosen if inside else ~chosen)
+    rows = db.session.execute(query).all()
     by_response: dict[int, dict[str, int]] = {}
     for rid, item, value in rows:
         by_response.setdefault(rid, {})[item] = value

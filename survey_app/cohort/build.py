@@ -17,6 +17,7 @@ from ..accounts.scope import Scope
 from ..models import Group, PupilFlag, School, SurveyRound
 from ..profiles.queries import rci_bases
 from ..questionnaires.store import definition_of
+from ..questionnaires.translations import language_label
 from ..rounds.aggregates import round_aggregates
 from ..scoring.change import RELIABLE, standard_error_of_difference
 from ..scoring.cohort_report import CohortReport, CohortResult, FactorInfo, RoundInfo
@@ -45,7 +46,7 @@ def cohort_report(
     cohort = pupil_filter(selection, scope.aggregate_pupil_condition())
     # Pupils counted here whom the viewer may not see one by one: their figures are protected.
     protected = scope.protected_pupil_condition()
-    split_inside = split_condition(selection.split)[0] if selection.split else None
+    split_inside = split_condition(selection.split, selection.round_ids)[0] if selection.split else None
     round_ids = [r.id for r in rounds]
     sides = [1, 0] if split_inside is not None else [0]
 
@@ -136,6 +137,9 @@ def split_labels(session: Session, scope: Scope, selection: CohortSelection) -> 
         if flag is None:
             raise CohortError("The flag to compare does not exist or is not yours to see.")
         return (flag.name, f"Not {flag.name}")
+    if split.kind == "lang":
+        name = language_label(str(split.ident))
+        return (f"Answered in {name}", f"Answered in other languages than {name}")
     return {
         "fsm": ("FSM", "Not FSM"),
         "eal": ("EAL", "Not EAL"),
@@ -168,4 +172,6 @@ def describe_selection(session: Session, scope: Scope, selection: CohortSelectio
         names = session.scalars(select(PupilFlag.name).where(
             PupilFlag.id.in_(selection.flag_ids), scope.flag_condition()).order_by(PupilFlag.name)).all()
         parts.append("Flags: " + ", ".join(names))
+    if selection.languages:
+        parts.append("Answered in " + ", ".join(language_label(c) for c in selection.languages))
     return " \u00b7 ".join(parts) if parts else "All pupils you can see"

@@ -1,4 +1,4 @@
-"""Commands: `reliability --round ROUND [--format csv]` and `export-cohort`.
+"""Commands: `reliability --round ROUND [--format csv] [--by-language]` and `export-cohort`.
 
 The commands run as the server's operator, who sees every school (like an admin), unless
 `--as EMAIL` names a staff account: then `export-cohort` sees what that person sees, and
@@ -19,14 +19,15 @@ from sqlalchemy import func, or_, select, true
 from ..accounts.scope import Scope
 from ..db import db
 from ..files.cells import safe_cell
-from ..models import Group, School, StaffUser
+from ..models import Group, Response, School, StaffUser
 from ..models.base import utcnow
 from ..questionnaires.store import definition_of
+from ..questionnaires.translations import language_label
 from ..rounds.aggregates import round_aggregates
 from ..rounds.commands import round_from_option
 from ..scoring.reliability import alpha_from_moments
 from .build import CohortError, cohort_report
-from .selection import parse_selection
+from .selection import answered_in, parse_selection
 
 
 @dataclass(frozen=True)
@@ -57,29 +58,46 @@ def scope_for(email: str | None) -> Scope:
 @click.command("reliability")
 @click.option("--round", "round_ident", required=True, help="The round's id or exact name.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
-def reliability(round_ident: str, fmt: str) -> None:
+@click.option("--by-language", is_flag=True,
+              help="Alpha per language of administration (a translation that changes what a "
+                   "statement means shows as a different alpha).")
+def reliability(round_ident: str, fmt: str, by_language: bool) -> None:
     """Cronbach's alpha per factor of a round (pupils who answered every statement of the factor)."""
     survey_round = round_from_option(round_ident)
     q = definition_of(survey_round.questionnaire)
-    moments = round_aggregates(db.session, [survey_round], true(), None).items[survey_round.id]
+    if by_language:
+        languages = db.session.scalars(
+            select(Response.language).where(Response.round_id == survey_round.id)
+            .distinct().order_by(Response.language)).all()
+        parts = [(code, answered_in([code], [survey_round.id])) for code in languages]
+    else:
+        parts = [(None, true())]
     rows = []
-    for factor in q.factors:
-        k = len(q.statements_of(factor.key))
-        m = moments.get((0, factor.key))
-        n = m.n if m else 0
-        alpha = None
-        if m and n >= 2:
-            alpha = alpha_from_moments(n, m.item_sums, m.item_sumsq, m.total_sum, m.total_sumsq).alpha
-        rows.append((factor.key, n, k, alpha))
+    for code, cohort in parts:
+        moments = round_aggregates(db.session, [survey_round], cohort, None).items[survey_round.id]
+        for factor in q.factors:
+            k = len(q.statements_of(factor.key))
+            m = moments.get((0, factor.key))
+            n = m.n if m else 0
+            alpha = None
+            if m and n >= 2:
+                alpha = alpha_from_moments(n, m.item_sums, m.item_sumsq, m.total_sum, m.total_sumsq).alpha
+            rows.append((code, factor.key, n, k, alpha))
     if fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["factor", "n", "statements", "alpha"])
-        for key, n, k, alpha in rows:
-            writer.writerow([safe_cell(key), n, k, "" if alpha is None else f"{alpha:.4f}"])
+        writer.writerow((["language"] if by_language else []) + ["factor", "n", "statements", "alpha"])
+        for code, key, n, k, alpha in rows:
+            writer.writerow(([safe_cell(code)] if by_language else [])
+                            + [safe_cell(key), n, k, "" if alpha is None else f"{alpha:.4f}"])
         return
     click.echo(f"Cronbach's alpha, round {survey_round.id} \u201c{survey_round.name}\u201d ({q.key} v{q.version})")
-    click.echo(f"{'factor':<32} {'n':>6} {'statements':>10} {'alpha':>7}")
-    for key, n, k, alpha in rows:
+    shown_language = object()
+    for code, key, n, k, alpha in rows:
+        if code != shown_language:
+            if by_language:
+                click.echo(f"Language: {language_label(code)} ({code})")
+            click.echo(f"{'factor':<32} {'n':>6} {'statements':>10} {'alpha':>7}")
+            shown_language = code
         shown = "-" if alpha is None else f"{alpha:.3f}"
         click.echo(f"{key:<32} {n:>6} {k:>10} {shown:>7}")
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.scope import Scope
-from ..models import Group, PupilFlag, School, SurveyRound  # noqa: F401 (types of the fields)
+from ..models import Group, PupilFlag, Response, School, SurveyRound  # noqa: F401 (types of the fields)
+from ..questionnaires.translations import language_label
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class SelectionOptions:
     year_groups: list[int]
     genders: list[str]
     flags: list[PupilFlag]
+    # (code, name) of each language some response of these rounds was given in
+    languages: list[tuple[str, str]] = field(default_factory=list)
 
 
 def selection_options(session: Session, scope: Scope) -> SelectionOptions:
@@ -39,4 +42,7 @@ def selection_options(session: Session, scope: Scope) -> SelectionOptions:
         year_groups=list(years),
         genders=list(genders),
         flags=list(session.scalars(scope.flags())),
+        languages=[(code, language_label(code)) for code in session.scalars(
+            select(Response.language).where(Response.round_id.in_([r.id for r in rounds]))
+            .distinct().order_by(Response.language))],
     )

@@ -7,13 +7,15 @@ condition on Pupil, always inside the staff member's scope.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, and_, exists, false, select, true
+from sqlalchemy.orm import aliased
 
-from ..models import Pupil, group_members, pupil_flag_members
+from ..models import Pupil, Response, group_members, pupil_flag_members
+from ..questionnaires.translations import CODE_PATTERN, SOURCE_LANGUAGE
 
 SEN_CODES = {"N": "no SEN", "K": "SEN support", "E": "EHC plan"}
 YES_NO = {"yes": True, "no": False}
@@ -23,10 +25,11 @@ MAX_IDS = 200
 
 @dataclass(frozen=True)
 class Split:
-    """How to split the cohort into two sub-groups: 'group:ID', 'flag:ID', 'fsm', 'eal', 'sen'."""
+    """How to split the cohort into two sub-groups: 'group:ID', 'flag:ID', 'fsm', 'eal', 'sen',
+    or 'lang:CODE' (the language of administration)."""
 
     kind: str
-    ident: int | None = None
+    ident: int | str | None = None
 
     @property
     def code(self) -> str:
@@ -45,6 +48,8 @@ class CohortSelection:
     eal: bool | None = None
     flag_ids: tuple[int, ...] = ()
     split: Split | None = None
+    # Languages of administration: pupils who answered a chosen round in one of them.
+    languages: tuple[str, ...] = ()
 
     def query_items(self) -> list[tuple[str, str]]:
         """Return the selection as (name, value) pairs for a URL query string."""
@@ -59,6 +64,7 @@ class CohortSelection:
         if self.eal is not None:
             items.append(("eal", "yes" if self.eal else "no"))
         items += [("flag", str(i)) for i in self.flag_ids]
+        items += [("language", code) for code in self.languages]
         if self.split is not None:
             items.append(("split", self.split.code))
         return items
@@ -67,10 +73,7 @@ class CohortSelection:
         return urlencode(self.query_items())
 
     def without_split(self) -> CohortSelection:
-        return CohortSelection(
-            self.round_ids, self.school_ids, self.group_ids, self.year_groups, self.genders, self.sen,
-            self.fsm, self.eal, self.flag_ids, None,
-        )
+        return replace(self, split=None)
 
 
 @dataclass
@@ -120,8 +123,30 @@ def _split(raw: str, errors: list[str]) -> Split | None:
     kind, _, ident = raw.partition(":")
     if kind in ("group", "flag") and ident.isdigit() and 0 < int(ident) < 2**31:
         return Split(kind, int(ident))
-    errors.append("The comparison must be a group, a flag, FSM, EAL or SEN.")
+    if kind == "lang" and _language_code(ident):
+        return Split(kind, _language_code(ident))
+    errors.append("The comparison must be a group, a flag, FSM, EAL, SEN or a language.")
     return None
+
+
+def _language_code(raw: str) -> str | None:
+    """Return a language code as responses store it ('cy', 'pa-Guru'), or None."""
+    parts = raw.strip().split("-")
+    code = "-".join([parts[0].lower(), *(p.title() if len(p) == 4 else p.upper() for p in parts[1:])])
+    return code if code == SOURCE_LANGUAGE or CODE_PATTERN.match(code) else None
+
+
+def _languages(values: list[str], errors: list[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for raw in values:
+        if not raw.strip():
+            continue
+        code = _language_code(raw)
+        if code is None:
+            errors.append(f"\u201c{raw[:40]}\u201d is not a language code.")
+        elif code not in out:
+            out.append(code)
+    return tuple(out[:MAX_IDS])
 
 
 def parse_selection(args: Mapping[str, list[str]]) -> ParsedSelection:
@@ -165,6 +190,7 @@ def parse_selection(args: Mapping[str, list[str]]) -> ParsedSelection:
         eal=_yes_no(get("eal"), "EAL", errors),
         flag_ids=_ints(get("flag"), "flag", errors),
         split=split,
+        languages=_languages(get("language"), errors),
     )
     return ParsedSelection(selection, errors)
 
@@ -195,11 +221,22 @@ def pupil_filter(selection: CohortSelection, scope_condition: ColumnElement[bool
     if s.flag_ids:
         parts.append(exists(select(pupil_flag_members.c.pupil_id).where(
             pupil_flag_members.c.pupil_id == Pupil.id, pupil_flag_members.c.flag_id.in_(s.flag_ids))))
+    if s.languages:
+        parts.append(answered_in(s.languages, s.round_ids))
     return and_(*parts)
 
 
-def split_condition(split: Split) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    """Return (in the sub-group, the rest) conditions on Pupil for a split."""
+def answered_in(languages: Sequence[str], round_ids: Sequence[int]) -> ColumnElement[bool]:
+    """Return the condition on Pupil: answered one of `round_ids` in one of `languages`."""
+    given = aliased(Response)  # the outer query may join responses of its own
+    return exists(select(given.id).where(
+        given.pupil_id == Pupil.id, given.round_id.in_(round_ids),
+        given.language.in_(languages)).correlate(Pupil))
+
+
+def split_condition(split: Split, round_ids: Sequence[int] = ()) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Return (in the sub-group, the rest) conditions on Pupil for a split (a language split
+    looks at the responses to `round_ids`)."""
     if split.kind == "group":
         inside: ColumnElement[bool] = exists(select(group_members.c.pupil_id).where(
             group_members.c.pupil_id == Pupil.id, group_members.c.group_id == split.ident))
@@ -212,6 +249,8 @@ def split_condition(split: Split) -> tuple[ColumnElement[bool], ColumnElement[bo
         inside = Pupil.eal.is_(True)
     elif split.kind == "sen":
         inside = Pupil.sen.in_(("K", "E"))
+    elif split.kind == "lang":
+        inside = answered_in([str(split.ident)], round_ids)
     else:  # pragma: no cover - parse_selection only makes the kinds above
         return false(), true()
     return inside, ~inside

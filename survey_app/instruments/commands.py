@@ -9,25 +9,49 @@ import click
 from flask import current_app
 
 from ..db import db
-from ..questionnaires import QuestionnaireError, load_questionnaire
+from ..questionnaires import QuestionnaireError, load_questionnaire, translations
 from ..questionnaires.store import sync_directory
 
 
 @click.command("check-questionnaire")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def check_questionnaire(path: Path) -> None:
-    """Check a questionnaire file: print every problem (exit 1) or a summary (exit 0)."""
+    """Check a questionnaire file and its translations (or one translation file): print
+    every problem (exit 1) or a summary of each file (exit 0)."""
     try:
-        q = load_questionnaire(path)
+        problems = _check(path)
     except QuestionnaireError as exc:
+        problems = [exc]
+    for exc in problems:
         for message in exc.errors:
             click.echo(f"{exc.source}: {message}", err=True)
         click.echo(f"{exc.source}: {len(exc.errors)} problem(s) found", err=True)
+    if problems:
         sys.exit(1)
-    worded = [f.key for f in q.factors if f.strength and f.invitations and f.family_strength
-              and f.family_focus and f.family_help]
-    click.echo(f"{path}: OK: {q.summary()}; sha256 {q.content_hash[:12]}; "
-               f"pupil and family wording for {len(worded)} of {len(q.factors)} factors")
+
+
+def _check(path: Path) -> list[QuestionnaireError]:
+    """Check `path`, echo each good file's summary; return the problems of the bad ones."""
+    if path.parent.name == translations.DIRECTORY:
+        instrument = path.name.split(".", 1)[0]
+        q = load_questionnaire(path.parent.parent / f"{instrument}.toml")
+        paths = [path]
+    else:
+        q = load_questionnaire(path)
+        worded = [f.key for f in q.factors if f.strength and f.invitations and f.family_strength
+                  and f.family_focus and f.family_help]
+        click.echo(f"{path}: OK: {q.summary()}; sha256 {q.content_hash[:12]}; "
+                   f"pupil and family wording for {len(worded)} of {len(q.factors)} factors")
+        paths = translations.translation_files(path.parent, q.key)
+    problems = []
+    for file in paths:
+        try:
+            tr = translations.load_translation(file, q)
+        except QuestionnaireError as exc:
+            problems.append(exc)
+            continue
+        click.echo(f"{file}: OK: {tr.summary()}")
+    return problems
 
 
 @click.command("load-questionnaires")

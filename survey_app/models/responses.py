@@ -43,6 +43,8 @@ class Response(Base):
     # Active time: gaps between saves longer than a few minutes count as away.
     seconds_spent: Mapped[int] = mapped_column(Integer, default=0)
     mode: Mapped[str] = mapped_column(String(10), default="page")
+    # The language the statements were shown in (BCP 47; "en" for the instrument's own).
+    language: Mapped[str] = mapped_column(String(35), default="en")
     # 'pupil' online, 'staff' typed in from paper, 'import' from a paper-answers CSV.
     entered_by: Mapped[str] = mapped_column(String(20), default="pupil")
     entered_by_staff_id: Mapped[int | None] = mapped_column(

@@ -69,6 +69,10 @@ class SurveyRound(Base):
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     mode: Mapped[str] = mapped_column(String(10), default="page")
     allow_finish_later: Mapped[bool] = mapped_column(default=True)
+    # Languages offered besides English (codes of questionnaires/translations files), and
+    # whether translations nobody has reviewed yet may be used.
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    allow_draft_languages: Mapped[bool] = mapped_column(default=False)
     partnership_id: Mapped[int | None] = mapped_column(ForeignKey("partnerships.id"), index=True)
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(

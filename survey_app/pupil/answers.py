@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, Integer, String, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -107,10 +108,10 @@ def parse_given(raw: object, q: Questionnaire, default_seq: int) -> list[GivenAn
 def check_can_answer(response: Response, now: datetime) -> None:
     """Refuse (AnswerRefused, 409) answers to a finished response or a closed round."""
     if response.finished_at is not None:
-        raise AnswerRefused("You have already finished this survey, so answers cannot change.", 409)
+        raise AnswerRefused(_l("You have already finished this survey, so answers cannot change."), 409)
     if response.round.state(now) != "open":
         raise AnswerRefused(
-            "This survey has closed. The answers you gave before it closed are kept.", 409
+            _l("This survey has closed. The answers you gave before it closed are kept."), 409
         )
 
 
@@ -161,8 +162,8 @@ def save_if_open(
         return result.rowcount == len(rows)
 
 
-SIGNED_OUT = ("You have been signed out. Sign in again with your code: "
-              "the answers on this screen will be sent then.")
+SIGNED_OUT = _l("You have been signed out. Sign in again with your code: "
+                "the answers on this screen will be sent then.")
 
 
 def save_answers(

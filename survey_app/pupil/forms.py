@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, StringField, SubmitField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
@@ -11,25 +12,25 @@ from ..questionnaires import Questionnaire
 
 class CodeForm(FlaskForm):
     code = StringField(
-        "Your code",
+        _l("Your code"),
         validators=[
-            DataRequired("Type the code from your slip."),
-            Length(max=40, message="A code is 8 letters and numbers, like ABCD-EFGH."),
+            DataRequired(_l("Type the code from your slip.")),
+            Length(max=40, message=_l("A code is 8 letters and numbers, like ABCD-EFGH.")),
         ],
         render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false",
                    "inputmode": "text", "maxlength": "40"},
     )
-    submit = SubmitField("Start")
+    submit = SubmitField(_l("Start"))
 
 
 class ConfirmForm(FlaskForm):
-    yes = SubmitField("Yes, this is me")
-    no = SubmitField("No, this is not me")
+    yes = SubmitField(_l("Yes, this is me"))
+    no = SubmitField(_l("No, this is not me"))
 
 
 class SignOutForm(FlaskForm):
     reason = HiddenField(default="later", validators=[AnyOf(["later", "idle"])])
-    submit = SubmitField("Finish for now")
+    submit = SubmitField(_l("Finish for now"))
 
 
 class ModeForm(FlaskForm):
@@ -41,7 +42,7 @@ class ModeForm(FlaskForm):
 class FinishForm(FlaskForm):
     # Pupil voice: read only when the round asks its question (RoundReviewSettings.pupil_voice).
     comment = TextAreaField(validators=[Optional(), Length(max=2000)])
-    submit = SubmitField("Finish the survey")
+    submit = SubmitField(_l("Finish the survey"))
 
 
 _form_classes: dict[str, type[FlaskForm]] = {}

@@ -14,6 +14,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..db import db
@@ -23,7 +24,7 @@ from ..models.base import utcnow
 from ..questionnaires.store import cached_definition
 from ..security import check_script_csrf, json_too_deep, no_store
 from . import codes as access_codes
-from . import state
+from . import language, state
 from .answers import (
     TOUCH_EVERY,
     AnswerRefused,
@@ -46,6 +47,7 @@ from .forms import (
     answer_form_class,
 )
 from .results import results_for, results_shared, save_hope
+from .script_strings import script_strings
 from .views import (
     SurveyView,
     code_problem_message,
@@ -73,6 +75,18 @@ def _keep_alive():
     # Idle check first (it clears a stale session), then count this request as activity.
     if state.current() is not None:
         state.mark_seen()
+
+
+@bp.before_request
+def _language():
+    language.prepare()
+
+
+@bp.context_processor
+def _page_language():
+    current = language.current()
+    return {"page_lang": current.page, "page_dir": current.page_direction, "pupil_language": current,
+            "script_strings": script_strings}
 
 
 def _code_failed(response) -> bool:
@@ -126,7 +140,7 @@ def _confirmed(access, form):
     """The pupil answered "Is this you?": start or resume their response, or start again."""
     if form.no.data:
         state.sign_out()
-        flash("That's fine. Check the code on your slip, or ask your teacher for help.", "info")
+        flash(_("That's fine. Check the code on your slip, or ask your teacher for help."), "info")
         return redirect(url_for("pupil.start"))
     check = access_codes.check_code(db.session, access.code, utcnow())
     if not check.ok:
@@ -134,6 +148,7 @@ def _confirmed(access, form):
         flash(code_problem_message(check), "warning")
         return redirect(url_for("pupil.start"))
     response = start_or_resume(db.session, access, utcnow())
+    language.record_language(response.id, language.current().code)
     db.session.commit()
     state.confirm(response.id, response.questionnaire_version_id, response.questionnaire.content_hash)
     return redirect(url_for("pupil.resume"))
@@ -166,18 +181,19 @@ def answer(kind: str, number: int):
     if response.mode != mode:
         response.mode = mode
         db.session.commit()
-    return _survey_page(response, q, view, form)
+    return _survey_page(response, language.localise(q), view, form)
 
 
 def _save_page(response, q, form, view):
     """Save the answers a plain form post (JavaScript off, or Next/Back) chose; then go on."""
     if not form.validate_on_submit():
         if form.csrf_token.errors:
-            return error_response(400, "This page had expired, so nothing was saved. "
-                                  "Please reload the page and answer again.")
-        return error_response(400, "That answer is not one of the choices. Nothing was saved.")
+            return error_response(400, _("This page had expired, so nothing was saved. "
+                                         "Please reload the page and answer again."))
+        return error_response(400, _("That answer is not one of the choices. Nothing was saved."))
     nav = request.form.get("nav", "next")
-    if nav not in NAV_CHOICES:
+    asked = request.form.get("lang")
+    if nav not in NAV_CHOICES or (asked is not None and not language.valid_code(asked)):
         abort(400, "That button is not part of this survey.")
     given = parse_posted_answers(q, form, request.form, sequence_now(utcnow()))
     if given:
@@ -187,6 +203,8 @@ def _save_page(response, q, form, view):
             db.session.rollback()
             return error_response(refused.status, refused.message)
         db.session.commit()
+    if asked is not None:  # a language button: answers saved, the same screen in that language
+        return redirect(view.url_for_number(view.number) + "?lang=" + asked)
     if nav == "later":
         state.sign_out()
         return redirect(url_for("pupil.signed_out", reason="later"))
@@ -199,6 +217,7 @@ def _survey_page(response, q, view, form):
         "pupil/survey.html", q=q, view=view, form=form, answers=answers, response=response,
         statements_html=statements_markup(q, view, answers), seq_base=sequence_now(utcnow()),
         mode_form=ModeForm(), signout_form=SignOutForm(), idle_minutes=current_app.config["PUPIL_IDLE_MINUTES"],
+        lang_form="survey-form",
     )
 
 
@@ -284,6 +303,7 @@ def check():
     if not isinstance(loaded, tuple):
         return loaded
     response, q = loaded
+    q = language.localise(q)
     answers = answers_of(db.session, response.id)
     missing = [(i, s) for i, s in enumerate(q.statements) if s.id not in answers]
     return render_template(
@@ -323,6 +343,7 @@ def finish():
     version_id = response.questionnaire_version_id
     state.sign_out()
     session["thanks"] = version_id
+    session["thanks_lang"] = language.current().code
     return redirect(url_for("pupil.thanks"))
 
 
@@ -368,7 +389,7 @@ def thanks():
 
     version_id = session.get("thanks")
     row = db.session.get(QuestionnaireVersion, version_id) if isinstance(version_id, int) else None
-    closing = definition_of(row).closing if row else ""
+    closing = language.closing_of(definition_of(row), session.get("thanks_lang")) if row else None
     return render_template("pupil/thanks.html", closing=closing)
 
 

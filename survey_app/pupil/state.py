@@ -31,10 +31,17 @@ def reissued_at_of(data: dict) -> datetime | None:
     return None if not stamp else _EPOCH + stamp * _MICROSECOND
 
 
+LANGUAGE_KEY = "lang"
+
+
 def sign_in(code_id: int, reissued_at: datetime | None) -> None:
-    """Start a fresh pupil session for a checked code, under a new session id."""
+    """Start a fresh pupil session for a checked code, under a new session id (the
+    language chosen on this computer stays: a teacher may have set it for the class)."""
+    language = session.get(LANGUAGE_KEY)
     session.clear()
     rotate()
+    if language:
+        session[LANGUAGE_KEY] = language
     session[KEY] = {"code_id": code_id, "reissued": code_stamp(reissued_at), "response_id": None,
                     "seen": time.time()}
 
@@ -84,9 +91,13 @@ def touch_due(every: float) -> bool:
 
 
 def sign_out() -> None:
-    """Forget the pupil in this browser: the stored session is deleted, the id replaced."""
+    """Forget the pupil in this browser: the stored session is deleted, the id replaced
+    (only the language chosen on this computer stays, as at sign-in)."""
+    language = session.get(LANGUAGE_KEY)
     session.clear()
     rotate()
+    if language:
+        session[LANGUAGE_KEY] = language
 
 
 def current() -> dict | None:

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 
 from flask import redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -20,6 +22,7 @@ from . import state
 from .answers import GivenAnswer
 from .codes import CodeCheck
 from .forms import field_name
+from .language import current as current_language
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,8 @@ def first_unanswered_url(q: Questionnaire, mode: str, answers: dict[str, int]) -
     return url_for("pupil.check")
 
 
-CODE_REFUSED = ("That code does not open a survey just now. Check each letter and number on "
-                "your slip, or ask your teacher for help.")
+CODE_REFUSED = _l("That code does not open a survey just now. Check each letter and number on "
+                  "your slip, or ask your teacher for help.")
 
 
 def code_problem_message(check: CodeCheck) -> str:
@@ -99,7 +102,7 @@ def code_problem_message(check: CodeCheck) -> str:
     finished, closed or not yet open): someone trying codes learns nothing about which
     ones exist. The pupil's teacher sees the reason on the code slips page.
     """
-    return CODE_REFUSED
+    return str(CODE_REFUSED)
 
 
 def load_pupil_response(api: bool = False):
@@ -128,8 +131,8 @@ def load_pupil_response(api: bool = False):
             state.sign_out()
     if response is None:
         if api:
-            return error_response(401, "You have been signed out. Sign in again with your code: "
-                                  "the answers on this screen will be sent then.")
+            return error_response(401, _("You have been signed out. Sign in again with your code: "
+                                         "the answers on this screen will be sent then."))
         return redirect(url_for("pupil.start"))
     if response.finished_at is not None and not api:
         state.sign_out()
@@ -146,7 +149,7 @@ def parse_posted_answers(
     """
     from flask import abort
 
-    known = {field_name(i) for i in range(len(q.statements))} | {"csrf_token", "nav"}
+    known = {field_name(i) for i in range(len(q.statements))} | {"csrf_token", "nav", "lang"}
     if any(key not in known for key in posted):
         abort(400, "That statement is not part of this survey. Nothing was saved.")
     given = []
@@ -161,7 +164,7 @@ def parse_posted_answers(
 # chosen differ. Rendering 50 statements costs more than everything else on the page, so
 # they are rendered once per questionnaire version with markers, filled in per request.
 _MARKER = re.compile("\x00([HC])(\\d+)(?:_(-?\\d+))?\x00")
-_statements_cache: dict[str, str] = {}
+_statements_cache: dict[tuple[str, str, str, str], str] = {}
 
 
 def _marker(kind: str, index: int, value: int | None = None) -> Markup:
@@ -171,10 +174,13 @@ def _marker(kind: str, index: int, value: int | None = None) -> Markup:
 def statements_markup(q: Questionnaire, view: SurveyView, answers: dict[str, int]) -> Markup:
     """Return the HTML of every statement, with this screen's statements shown and the
     pupil's answers chosen (the rest hidden and disabled, for the script to show)."""
-    html = _statements_cache.get(q.content_hash)
+    # One rendering per version, language and page language (which decides the marks).
+    key = (q.content_hash, q.language, current_language().page,
+           hash((q.title, tuple((s.text, s.easy) for s in q.statements), q.scale)))
+    html = _statements_cache.get(key)
     if html is None:
         html = render_template("pupil/_statements.html", q=q, marker=_marker)
-        _statements_cache[q.content_hash] = html
+        _statements_cache[key] = html
     statements = q.statements
 
     def fill(match: re.Match) -> str:

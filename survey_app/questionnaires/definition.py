@@ -99,6 +99,11 @@ class Questionnaire:
     content_hash: str = ""
     # The optional free-text question at the end of a round that asks for pupil voice.
     voice_question: str = ""
+    # The language the texts above are in (translations.localised swaps them), and the
+    # checked translations by language code (translations.with_translations).
+    language: str = "en"
+    direction: str = "ltr"
+    translations: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def scale_min(self) -> int:

@@ -28,6 +28,7 @@ from .definition import (
     Statement,
     content_hash,
 )
+from .translations import load_translations, with_translations
 
 
 def load_questionnaire(path: str | Path) -> Questionnaire:
@@ -52,11 +53,14 @@ def load_questionnaire(path: str | Path) -> Questionnaire:
 
 
 def load_directory(directory: str | Path) -> list[Questionnaire]:
-    """Return every valid questionnaire in `directory` (sorted by file name).
+    """Return every valid questionnaire in `directory` (sorted by file name), each carrying
+    its translations from `directory`/translations.
 
-    Refuses (QuestionnaireError) when any file there is invalid.
+    Refuses (QuestionnaireError) when any file there, translations included, is invalid.
     """
-    return [load_questionnaire(p) for p in sorted(Path(directory).glob("*.toml"))]
+    questionnaires = [load_questionnaire(p) for p in sorted(Path(directory).glob("*.toml"))]
+    found = load_translations(directory, questionnaires)
+    return [with_translations(q, found.get(q.key, {})) for q in questionnaires]
 
 
 def parse_definition(data: Any, source: str = "<definition>") -> Questionnaire:

@@ -136,3 +136,11 @@ class ConfirmImportForm(FlaskForm):
 class CancelForm(FlaskForm):
     submit = SubmitField("Cancel")
 
+
+
+class LanguagesForm(FlaskForm):
+    """The languages a round offers besides English (choices set by the route)."""
+
+    languages = SelectMultipleField("Languages offered besides English", validators=[Optional()])
+    allow_drafts = BooleanField("Draft translations may be used (nobody has reviewed them yet)")
+    submit = SubmitField("Save languages")

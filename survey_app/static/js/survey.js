@@ -72,7 +72,17 @@
   var loadedAt = new Date().getTime();
 
   var alertEl = document.getElementById("save-alert");
+  var stringsEl = document.getElementById("survey-strings");
+  var strings = {};
+  try { strings = stringsEl ? JSON.parse(stringsEl.textContent) : {}; } catch (e) { strings = {}; }
+  function translated(text) {  // the page's language, looked up by the English words
+    var number = /\d+/.exec(text);
+    var key = number ? text.replace(number[0], "{n}") : text;
+    var found = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : null;
+    return found === null ? text : (number ? found.replace("{n}", number[0]) : found);
+  }
   function setStatus(state, text) {
+    text = translated(text);
     var before = statusEl.getAttribute("data-state");
     statusEl.setAttribute("data-state", state);
     statusEl.textContent = text;
@@ -80,7 +90,7 @@
     if (state === "offline" || state === "error") {
       if (alertEl.textContent !== text) { alertEl.textContent = text; }
     } else if (state === "saved" && (before === "offline" || before === "error" || alertEl.textContent)) {
-      alertEl.textContent = "Connection back: all your answers are saved.";
+      alertEl.textContent = translated("Connection back: all your answers are saved.");
     }
   }
 
@@ -250,6 +260,9 @@
   form.addEventListener("submit", function (event) {
     var nav = event.submitter ? event.submitter.value : lastNav;
     event.preventDefault();
+    if (event.submitter && event.submitter.name === "lang") {  // the language picker
+      leaveFor(viewBase + screen + "?lang=" + encodeURIComponent(nav)); return;
+    }
     if (nav === "back") { showScreen(screen - 1, true); }
     else if (nav === "next") { showScreen(screen + 1, true); }
     else { leaveFor(checkUrl); }
@@ -309,17 +322,69 @@
 
   // ----- read aloud -----------------------------------------------------------
 
-  if ("speechSynthesis" in window && typeof window.SpeechSynthesisUtterance === "function") {
+  // Each button reads its text in its language (data-speak-lang) with a voice of that
+  // language. Where the browser lists voices but none for that language, the button plays
+  // the school's recording (data-audio-src) if there is one, or says plainly that there
+  // is no voice. An empty list (voices not loaded yet, or not listed) is left to the browser.
+  function voiceFor(lang) {
+    var voices = window.speechSynthesis.getVoices() || [];
+    if (!voices.length) { return undefined; }
+    var want = lang.toLowerCase(), base = want.split("-")[0], near = null;
+    for (var i = 0; i < voices.length; i++) {
+      var have = String(voices[i].lang || "").replace("_", "-").toLowerCase();
+      if (have === want) { return voices[i]; }
+      if (!near && have.split("-")[0] === base) { near = voices[i]; }
+    }
+    return near;
+  }
+
+  function playRecording(button) {
+    var audio = new window.Audio(button.getAttribute("data-audio-src"));
+    audio.play();
+  }
+
+  function labelSpeakButtons() {
+    var buttons = document.querySelectorAll("button.speak");
+    for (var i = 0; i < buttons.length; i++) {
+      var button = buttons[i];
+      var none = voiceFor(button.getAttribute("data-speak-lang") || "en-GB") === null &&
+        !button.getAttribute("data-audio-src");
+      if (none && !button.hasAttribute("data-no-voice-shown")) {
+        button.setAttribute("data-no-voice-shown", "");
+        button.setAttribute("data-label", button.getAttribute("aria-label"));
+        button.setAttribute("aria-label", button.getAttribute("data-no-voice"));
+        button.setAttribute("aria-disabled", "true");
+        button.title = button.getAttribute("data-no-voice");
+        var text = button.querySelector(".speak-label");
+        if (text) { text.textContent = button.getAttribute("data-no-voice"); }
+      }
+    }
+  }
+
+  var speechOk = "speechSynthesis" in window && typeof window.SpeechSynthesisUtterance === "function";
+  if (speechOk || document.querySelector("button.speak[data-audio-src]:not([data-audio-src=''])")) {
     var speakButtons = document.querySelectorAll("button.speak");
     for (var b = 0; b < speakButtons.length; b++) {
+      if (!speechOk && !speakButtons[b].getAttribute("data-audio-src")) { continue; }
       speakButtons[b].hidden = false;
       speakButtons[b].addEventListener("click", function () {
+        if (this.getAttribute("aria-disabled") === "true") { return; }
+        var lang = this.getAttribute("data-speak-lang") || "en-GB";
+        var voice = speechOk ? voiceFor(lang) : null;
+        if (voice === null && this.getAttribute("data-audio-src")) { playRecording(this); return; }
         var utterance = new window.SpeechSynthesisUtterance(this.getAttribute("data-speak"));
-        utterance.lang = "en-GB";
+        utterance.lang = lang;
+        if (voice) { utterance.voice = voice; }
         utterance.rate = 0.9;
         window.speechSynthesis.cancel();
         window.speechSynthesis.speak(utterance);
       });
+    }
+    if (speechOk) {
+      labelSpeakButtons();
+      if (window.speechSynthesis.addEventListener) {
+        window.speechSynthesis.addEventListener("voiceschanged", labelSpeakButtons);
+      }
     }
   }
 
