@@ -157,5 +157,11 @@ def load_config(instance_path: str) -> dict:
         # is a few hundred; a file of thousands is a mistake, and slow to check).
         "PAPER_IMPORT_MAX_ROWS": int(os.environ.get("PAPER_IMPORT_MAX_ROWS", 5000)),
         "BENCHMARK_ENDPOINTS": _flag("BENCHMARK_ENDPOINTS", False),
+        # Recorded audio and sign-language video (survey_app/instruments/): where the files
+        # live, and the largest file, unpacked upload and number of files one ZIP may bring.
+        "MEDIA_DIR": os.environ.get("MEDIA_DIR") or str(Path(instance_path) / "media"),
+        "MEDIA_MAX_FILE_BYTES": int(os.environ.get("MEDIA_MAX_FILE_BYTES", 25 * 1024 * 1024)),
+        "MEDIA_MAX_ZIP_BYTES": int(os.environ.get("MEDIA_MAX_ZIP_BYTES", 300 * 1024 * 1024)),
+        "MEDIA_MAX_FILES": int(os.environ.get("MEDIA_MAX_FILES", 400)),
     }
     return config

@@ -2,6 +2,7 @@
 
 from .audit import ChangeLog, PendingImport
 from .cohorts import ExportJob, PupilFlag, pupil_flag_members
+from .media import MediaFile
 from .people import Group, Partnership, Pupil, School, group_members
 from .profiles import SUPPORT_KINDS, AuditEvent, RoundFactorStats, SupportEntry
 from .responses import FACTOR_SLOTS, Answer, FactorScore, Response, ResponseScores
@@ -9,6 +10,7 @@ from .staff import ROLES, PasswordReset, StaffUser, group_staff
 from .surveys import MODES, PHASES, AccessCode, QuestionnaireVersion, SurveyRound, round_groups
 
 __all__ = [
+    "MediaFile",
     "ExportJob",
     "PupilFlag",
     "pupil_flag_members",
