@@ -19,8 +19,8 @@ class MediaUploadForm(FlaskForm):
 
     instrument = SelectField("Questionnaire", validators=[DataRequired("Choose the questionnaire.")])
     kind = SelectField("What the ZIP holds", choices=[
-        SelectChoice("sign", "Sign-language videos (MP4 or WebM), named like s01.webm"),
-        SelectChoice("audio", "Recorded audio (MP3, M4A, Ogg, WAV or WebM), named like s01.cy.mp3"),
+        SelectChoice("sign", "Sign-language videos (MP4, WebM)"),
+        SelectChoice("audio", "Recorded audio (MP3, M4A, Ogg, WAV, WebM)"),
     ], validators=[AnyOf(["sign", "audio"], message="Choose videos or audio.")])
     sign_language = SelectField("Sign language (for videos)", choices=[
         SelectChoice(code, SIGN_LANGUAGE_NAMES[code]) for code in SIGN_LANGUAGES])

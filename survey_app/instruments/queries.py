@@ -80,3 +80,9 @@ def media_of(session: Session, instrument: str) -> InstrumentMedia:
 def instrument_of_version(session: Session, version_id: int) -> str | None:
     """Return the instrument key of a questionnaire version (None: no such version)."""
     return session.scalar(select(QuestionnaireVersion.key).where(QuestionnaireVersion.id == version_id))
+
+
+def signing_offered(session: Session) -> bool:
+    """Return True when any instrument has sign-language video (the start page then offers
+    "always show signing")."""
+    return session.scalar(select(MediaFile.id).where(MediaFile.kind == "sign").limit(1)) is not None

@@ -17,7 +17,7 @@ from ..pupil import state
 from .forms import SIGN_LANGUAGE_NAMES, MediaRemoveForm, MediaUploadForm
 from .media_check import MediaLimits, MediaRefused, check_media_zip
 from .operations import remove_media, store_media, stored_path
-from .queries import instrument_of_version, instruments, media_of, media_sets
+from .queries import instrument_of_version, instruments, media_of, media_sets, signing_offered
 
 bp = Blueprint("instruments", __name__, template_folder="templates")
 UPLOAD_ENDPOINT = "instruments.upload_media"
@@ -41,7 +41,8 @@ def _first_before_request(setup_state):
 def _pupil_media():
     # Pupil templates ask for an instrument's files by name, so the pupil area does not
     # import this one (which sits above it).
-    return {"instrument_media": lambda key: media_of(db.session, key), "sign_language_names": SIGN_LANGUAGE_NAMES}
+    return {"instrument_media": lambda key: media_of(db.session, key),
+            "signing_offered": lambda: signing_offered(db.session), "sign_language_names": SIGN_LANGUAGE_NAMES}
 
 
 def _limits() -> MediaLimits:

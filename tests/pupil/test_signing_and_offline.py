@@ -16,7 +16,6 @@ from tests.instruments.media_support import VIDEO, WAV
 
 def _sign_in(client, code, always_sign=False):
     page = client.get("/")
-    assert 'name="always_sign"' in page.text
     data = {"code": code, "csrf_token": csrf_from(page.text)}
     if always_sign:
         data["always_sign"] = "1"
@@ -50,6 +49,7 @@ def _staff():
 
 def test_watch_in_bsl_blocks_and_the_always_show_choice(app, client, world, tmp_path):
     ids = _media(app, world, tmp_path)
+    assert 'name="always_sign"' in client.get("/").text
     page = _sign_in(client, world.code_of(0), always_sign=True).text
     blocks = re.findall(r'<details class="signing" data-for="([^"]+)" (open)?', page)
     assert blocks == [("intro", "open"), ("st-s01", "open")]
@@ -68,6 +68,7 @@ def test_watch_in_bsl_blocks_and_the_always_show_choice(app, client, world, tmp_
 def test_no_media_no_blocks_but_the_high_contrast_styles_stay(client, world):
     page = _sign_in(client, world.code_of(0)).text
     assert "survey-media" not in page and 'href="/static/css/media.css"' in page
+    assert "always_sign" not in client.get("/").text
 
 
 def test_service_worker_and_clearing_on_the_way_out(client, world):
