@@ -85,10 +85,20 @@ function isSurveyPage(url) {
   return url.pathname === "/survey" || url.pathname.indexOf("/survey/") === 0;
 }
 
+// Signing out (the button, or the idle timer) with no network: the server still thinks
+// the pupil is in, but nothing of theirs stays here for the next person.
+function signOut(request) {
+  return fetch(request)["catch"](function () { return forget(null).then(offlinePage); });
+}
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) { return; }
+  if (request.mode === "navigate" && request.method === "POST" && url.pathname === "/signout") {
+    event.respondWith(signOut(request));
+    return;
+  }
   if (request.mode === "navigate" && isSurveyPage(url)) {
     if (request.method !== "GET") {
       event.respondWith(fetch(request)["catch"](offlinePage));
