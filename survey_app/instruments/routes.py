@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 from wtforms import SelectChoice
 
 from ..accounts.access import staff_required
@@ -42,7 +43,16 @@ def _pupil_media():
     # Pupil templates ask for an instrument's files by name, so the pupil area does not
     # import this one (which sits above it).
     return {"instrument_media": lambda key: media_of(db.session, key),
-            "signing_offered": lambda: signing_offered(db.session), "sign_language_names": SIGN_LANGUAGE_NAMES}
+            "signing_offered": _signing_offered, "sign_language_names": SIGN_LANGUAGE_NAMES}
+
+
+def _signing_offered() -> bool:
+    # The start page must still open with the database down (it then says so on sign-in).
+    try:
+        return signing_offered(db.session)
+    except SQLAlchemyError:
+        db.session.rollback()
+        return False
 
 
 def _limits() -> MediaLimits:

@@ -64,7 +64,17 @@
     given[fieldset.getAttribute("data-item")] = parseInt(input.value, 10);
     try { store.setItem(givenKey, JSON.stringify(given)); } catch (e) { /* full: the page still holds it */ }
     saveClock();
+    alive();
   });
+
+  // The worker forgets the kept pages after the idle limit without an answer.
+  var lastAlive = 0;
+  function alive() {
+    var now = new Date().getTime();
+    if (now - lastAlive < 30000 || !navigator.serviceWorker || !navigator.serviceWorker.controller) { return; }
+    lastAlive = now;
+    navigator.serviceWorker.controller.postMessage({ type: "alive" });
+  }
   window.addEventListener("pagehide", saveClock);
 
   // ----- the service worker ------------------------------------------------------
@@ -85,6 +95,7 @@
   navigator.serviceWorker.register(swUrl, { scope: "/" }).then(function () {
     return navigator.serviceWorker.ready;
   }).then(function (registration) {
-    if (registration.active) { registration.active.postMessage({ type: "keep", response: responseId, urls: urls }); }
+    if (registration.active) { registration.active.postMessage({ type: "keep", response: responseId, urls: urls,
+      idle: (parseInt(form.getAttribute("data-idle-minutes"), 10) || 20) * 60 * 1000 }); }
   })["catch"](function () { /* no worker: the survey still works while the page stays open */ });
 }());

@@ -12,6 +12,9 @@
 "use strict";
 
 var PREFIX = "survey-pages-";
+// When the kept pages were last used, and for how long they may be (the pupil idle limit):
+// a pupil who walked away offline leaves nothing that opens for the next person later.
+var META = "/__survey-kept";
 
 self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
@@ -23,9 +26,24 @@ function forget(except) {
   });
 }
 
-function keep(responseId, urls) {
+function stamp(cache, idleMs) {
+  return cache.match(META).then(function (old) { return old ? old.json() : {}; }).then(function (meta) {
+    var idle = idleMs || meta.idle || 20 * 60 * 1000;
+    return cache.put(META, new Response(JSON.stringify({ at: Date.now(), idle: idle })));
+  });
+}
+
+function fresh(cache) {
+  return cache.match(META).then(function (meta) { return meta ? meta.json() : null; }).then(function (meta) {
+    return !!meta && Date.now() - meta.at <= meta.idle;
+  });
+}
+
+function keep(responseId, urls, idleMs) {
   var name = PREFIX + responseId;
   return forget(name).then(function () { return caches.open(name); }).then(function (cache) {
+    return stamp(cache, idleMs).then(function () { return cache; });
+  }).then(function (cache) {
     return Promise.all(urls.map(function (url) {
       return fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (resp) {
         if (resp.ok && !resp.redirected) { return cache.put(url, resp); }
@@ -38,7 +56,10 @@ function keep(responseId, urls) {
 self.addEventListener("message", function (event) {
   var data = event.data || {};
   if (data.type === "keep" && /^\d+$/.test(String(data.response)) && Array.isArray(data.urls)) {
-    event.waitUntil(keep(data.response, data.urls.filter(function (u) { return typeof u === "string" && u.charAt(0) === "/"; })));
+    event.waitUntil(keep(data.response, data.urls.filter(function (u) { return typeof u === "string" && u.charAt(0) === "/"; }),
+      typeof data.idle === "number" ? data.idle : 0));
+  } else if (data.type === "alive") {
+    event.waitUntil(currentCache().then(function (kept) { return kept ? stamp(kept.cache, 0) : undefined; }));
   } else if (data.type === "forget") {
     event.waitUntil(forget(null));
   }
@@ -60,7 +81,8 @@ function refresh(path, resp) {
       return resp.text().then(function (html) {
         var id = /data-response="(\d+)"/.exec(html);
         if (id && PREFIX + id[1] === kept.name) {
-          return kept.cache.put(path, new Response(html, { headers: { "Content-Type": "text/html; charset=utf-8" } }));
+          return kept.cache.put(path, new Response(html, { headers: { "Content-Type": "text/html; charset=utf-8" } }))
+            .then(function () { return stamp(kept.cache, 0); });
         }
         return undefined;
       });
@@ -109,7 +131,11 @@ self.addEventListener("fetch", function (event) {
       return resp;
     })["catch"](function () {
       return currentCache().then(function (kept) {
-        return kept ? kept.cache.match(url.pathname) : undefined;
+        if (!kept) { return undefined; }
+        return fresh(kept.cache).then(function (ok) {
+          if (!ok) { return forget(null).then(function () { return undefined; }); }
+          return stamp(kept.cache, 0).then(function () { return kept.cache.match(url.pathname); });
+        });
       }).then(function (hit) { return hit || offlinePage(); });
     }));
   } else if (request.method === "GET" && url.pathname.indexOf("/static/") === 0) {
