@@ -59,9 +59,9 @@ def test_network_cut_after_the_third_page_and_back_before_finishing(app, new_con
     context = new_context(base_url=f"http://127.0.0.1:{link.port}")
     page = context.new_page()
     sign_in(page, world.code_of(0))
-    # The worker keeps the five screens and their files once the pupil is in.
+    # The worker keeps the survey page and its files once the pupil is in.
     _until(page, "() => navigator.serviceWorker.controller !== null", bool)
-    _until(page, KEPT, lambda r: r[0] == 1 and r[1] >= 8)
+    _until(page, KEPT, lambda r: r[0] == 1 and r[1] >= 6)
     for screen in (1, 2, 3):
         _answer_screen(page, world, screen)
         page.get_by_role("button", name="Next").click()
@@ -96,7 +96,7 @@ def test_sign_out_then_back_and_the_next_pupil(app, new_context):
     world = World(app)
     page = new_context().new_page()
     sign_in(page, world.code_of(0))
-    _until(page, KEPT, lambda r: r[0] == 1 and r[1] >= 8)
+    _until(page, KEPT, lambda r: r[0] == 1 and r[1] >= 6)
     for index in range(3):
         choose(page, index + 1, label_for(world, index))
     page.get_by_role("button", name="Finish for now").click()

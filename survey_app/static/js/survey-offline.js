@@ -1,7 +1,7 @@
 /*
  * The survey page's part in surviving a dropped network (runs before survey.js).
- * - Registers the service worker (survey-sw.js) and asks it to keep this survey's
- *   screens and the files they use.
+ * - Registers the service worker (survey-sw.js) and asks it to keep this survey's page
+ *   (one copy serves every screen) and the files it uses.
  * - Remembers, for this tab only (sessionStorage), the answers given and the answer
  *   clock, so a screen shown from the kept copy while offline shows the answers given
  *   since it was kept, and later answers still count as newer (survey.js numbers each
@@ -21,6 +21,19 @@
 
   function read(key) {
     try { return JSON.parse(store.getItem(key) || "null"); } catch (e) { return null; }
+  }
+
+  // ----- which screen ------------------------------------------------------------
+
+  // Offline, the worker answers every screen's address with the one copy it keeps: show
+  // the screen the address asks for (survey.js reads data-number).
+  var viewBase = form.getAttribute("data-view-base");
+  var total = parseInt(form.getAttribute("data-total"), 10);
+  var pageSize = parseInt(form.getAttribute("data-page-size"), 10);
+  var asked = window.location.pathname;
+  if (asked.indexOf(viewBase) === 0 && /^\d+$/.test(asked.slice(viewBase.length))) {
+    var number = parseInt(asked.slice(viewBase.length), 10);
+    if (number >= 1 && number <= Math.ceil(total / pageSize)) { form.setAttribute("data-number", String(number)); }
   }
 
   // ----- the answer clock ------------------------------------------------------
@@ -80,11 +93,7 @@
   // ----- the service worker ------------------------------------------------------
 
   if (!("serviceWorker" in navigator) || !window.caches) { return; }
-  var total = parseInt(form.getAttribute("data-total"), 10);
-  var pageSize = parseInt(form.getAttribute("data-page-size"), 10);
-  var viewBase = form.getAttribute("data-view-base");
-  var urls = [];
-  for (var s = 1; s <= Math.ceil(total / pageSize); s++) { urls.push(viewBase + s); }
+  var urls = [asked];
   var assets = document.querySelectorAll("link[rel=stylesheet][href], script[src], img[src]");
   for (var a = 0; a < assets.length; a++) {
     var link = assets[a].getAttribute("href") || assets[a].getAttribute("src");

@@ -1,7 +1,7 @@
 /*
  * The survey's service worker (served at /survey-sw.js; pupil/offline_routes.py).
- * After sign-in the survey page asks it to keep that survey's screens and the files they
- * use, in one cache named after the response. Pupil pages always come from the network
+ * After sign-in the survey page asks it to keep that survey's page (one copy serves every
+ * screen) and the files it uses, in one cache named after the response. Pupil pages always come from the network
  * when it answers; only when it does not is the kept copy shown, so a pupil whose
  * network drops can go on to the end (the answers wait in the page, see survey.js). A
  * form sent while offline gets a plain page saying nothing was sent. Everything else on
@@ -72,20 +72,42 @@ function currentCache() {
   });
 }
 
+// Every screen of a survey is the same page (the script shows one screen or another), so
+// one copy per way of showing it is kept: "/survey/p/3" is answered by the kept
+// "/survey/p/1", and survey-offline.js shows screen 3.
+var SCREEN = /^\/survey\/([ps])\/\d+$/;
+
+function keptScreen(cache, path) {
+  return cache.match(path).then(function (hit) {
+    var kind = SCREEN.exec(path);
+    if (hit || !kind) { return hit; }
+    return cache.keys().then(function (requests) {
+      for (var i = 0; i < requests.length; i++) {
+        var other = SCREEN.exec(new URL(requests[i].url).pathname);
+        if (other && other[1] === kind[1]) { return cache.match(requests[i]); }
+      }
+      return undefined;
+    });
+  });
+}
+
 // A fresh copy of a screen replaces the kept one, but only a screen of the kept response.
 function refresh(path, resp) {
+  if (!SCREEN.test(path)) { return Promise.resolve(); }
   return currentCache().then(function (kept) {
     if (!kept) { return; }
-    return kept.cache.match(path).then(function (old) {
-      if (!old) { return; }
-      return resp.text().then(function (html) {
-        var id = /data-response="(\d+)"/.exec(html);
-        if (id && PREFIX + id[1] === kept.name) {
-          return kept.cache.put(path, new Response(html, { headers: { "Content-Type": "text/html; charset=utf-8" } }))
-            .then(function () { return stamp(kept.cache, 0); });
-        }
-        return undefined;
-      });
+    return resp.text().then(function (html) {
+      var id = /data-response="(\d+)"/.exec(html);
+      if (!id || PREFIX + id[1] !== kept.name) { return undefined; }
+      var kind = SCREEN.exec(path)[1];
+      return kept.cache.keys().then(function (requests) {
+        return Promise.all(requests.filter(function (r) {
+          var other = SCREEN.exec(new URL(r.url).pathname);
+          return other && other[1] === kind;
+        }).map(function (r) { return kept.cache["delete"](r); }));
+      }).then(function () {
+        return kept.cache.put(path, new Response(html, { headers: { "Content-Type": "text/html; charset=utf-8" } }));
+      }).then(function () { return stamp(kept.cache, 0); });
     });
   });
 }
@@ -134,7 +156,7 @@ self.addEventListener("fetch", function (event) {
         if (!kept) { return undefined; }
         return fresh(kept.cache).then(function (ok) {
           if (!ok) { return forget(null).then(function () { return undefined; }); }
-          return stamp(kept.cache, 0).then(function () { return kept.cache.match(url.pathname); });
+          return stamp(kept.cache, 0).then(function () { return keptScreen(kept.cache, url.pathname); });
         });
       }).then(function (hit) { return hit || offlinePage(); });
     }));
