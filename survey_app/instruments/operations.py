@@ -47,12 +47,13 @@ def _forget_unused(session: Session, media_dir: Path, names: set[str]) -> None:
         (media_dir / name).unlink(missing_ok=True)
 
 
-def store_media(session: Session, staff: StaffUser, *, instrument: str, kind: str, language: str,
+def store_media(session: Session, staff: StaffUser | None, *, instrument: str, kind: str, language: str,
                 files: list[CheckedFile], media_dir: str | Path, now: datetime) -> list[MediaFile]:
     """Store checked files for `instrument` (adding, or replacing those of the same text and
     language; others of the set stay) and return their rows, committed.
 
-    On any failure the new files are removed and nothing in the database changes.
+    `staff` None is the command line. On any failure the new files are removed and
+    nothing in the database changes.
     """
     directory = Path(media_dir)
     directory.mkdir(parents=True, exist_ok=True)
@@ -74,10 +75,10 @@ def store_media(session: Session, staff: StaffUser, *, instrument: str, kind: st
                 replaced.add(row.stored_name)
             row.content_type, row.size, row.sha256 = f.content_type, len(f.data), f.sha256
             row.stored_name, row.original_name = name, f.original_name
-            row.uploaded_at, row.uploaded_by_id = now, staff.id
+            row.uploaded_at, row.uploaded_by_id = now, staff.id if staff else None
             rows.append(row)
         session.flush()
-        record_event(session, staff.id, MEDIA_STORED, instrument=instrument, kind=kind,
+        record_event(session, staff.id if staff else None, MEDIA_STORED, instrument=instrument, kind=kind,
                      language=language or "several", files=len(files))
         session.commit()
     except Exception:

@@ -137,3 +137,15 @@ def test_teachers_cannot_upload_or_remove(client, staff_world, media_dir):
     resp = client.post("/staff/media/remove", data={"csrf_token": csrf_from(page.text), "instrument": "pass9-secondary",
                                                     "kind": "sign", "language": "bsl"})
     assert resp.status_code == 302 and _count() == 0 and not list(media_dir.iterdir())
+
+
+def test_load_media_command(app, runner, world, tmp_path):
+    app.config["MEDIA_DIR"] = str(tmp_path / "media")
+    good, bad = tmp_path / "good.zip", tmp_path / "bad.zip"
+    good.write_bytes(zip_of({"s01.webm": VIDEO, "introduction.webm": VIDEO}))
+    bad.write_bytes(zip_of({"s01.webm": PNG}))
+    result = runner.invoke(args=["load-media", "pass9-secondary", "sign", str(bad)])
+    assert result.exit_code == 1 and "s01.webm: is named .webm but its contents are image/png" in result.output
+    result = runner.invoke(args=["load-media", "pass9-secondary", "sign", str(good)])
+    assert result.exit_code == 0 and "2 file(s) stored for pass9-secondary" in result.output
+    assert _count() == 2
