@@ -52,6 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .flags import bp as flags_bp
     from .groups import bp as groups_bp
     from .health import bp as health_bp
+    from .instruments import bp as instruments_bp
     from .jobs.routes import bp as jobs_bp
     from .profiles import bp as profiles_bp
     from .pupil import bp as pupil_bp
@@ -69,7 +70,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(enforce_staff_session_limits)
     register_templating(app)
     for blueprint in (health_bp, pupil_bp, accounts_bp, staff_bp, schools_bp, groups_bp, rounds_bp,
-                      data_bp, profiles_bp, flags_bp, cohort_bp, jobs_bp, tracking_bp, reviews_bp):
+                      data_bp, profiles_bp, flags_bp, cohort_bp, jobs_bp, tracking_bp, reviews_bp,
+                      instruments_bp):
         app.register_blueprint(blueprint)
     if app.config.get("BENCHMARK_ENDPOINTS"):
         from .health import bench_bp

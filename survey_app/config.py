@@ -175,5 +175,11 @@ def load_config(instance_path: str) -> dict:
         "NIGHTLY_RETENTION": _flag("NIGHTLY_RETENTION", False),
         # A roster file of more rows than this is imported by the worker, not the request.
         "IMPORT_QUEUE_ROWS": int(os.environ.get("IMPORT_QUEUE_ROWS", 300)),
+        # Recorded audio and sign-language video (survey_app/instruments/): where the files
+        # live, and the largest file, unpacked upload and number of files one ZIP may bring.
+        "MEDIA_DIR": os.environ.get("MEDIA_DIR") or str(Path(instance_path) / "media"),
+        "MEDIA_MAX_FILE_BYTES": int(os.environ.get("MEDIA_MAX_FILE_BYTES", 25 * 1024 * 1024)),
+        "MEDIA_MAX_ZIP_BYTES": int(os.environ.get("MEDIA_MAX_ZIP_BYTES", 300 * 1024 * 1024)),
+        "MEDIA_MAX_FILES": int(os.environ.get("MEDIA_MAX_FILES", 400)),
     }
     return config

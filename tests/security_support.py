@@ -232,7 +232,7 @@ def in_scope_values(world) -> dict:
         "group_id": world.group.id, "pupil_id": world.pupils[0].id, "round_id": world.round.id,
         "school_id": world.school.id, "staff_id": world.teacher_b.id, "partnership_id": world.partnership.id,
         "entry_id": world.entry.id, "token": "x" * 20, "log_id": 1, "kind": "p", "number": 1,
-        "flag_id": world.flag.id, "fmt": "csv", "filename": "css/staff.css",
+        "flag_id": world.flag.id, "fmt": "csv", "filename": "css/staff.css", "file_id": 1,
     }
 
 

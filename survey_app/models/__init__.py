@@ -4,6 +4,7 @@ from . import reviews  # noqa: F401  (pupils and families: registers the tables)
 from .audit import ChangeLog, PendingImport
 from .cohorts import PupilFlag, pupil_flag_members
 from .jobs import Job
+from .media import MediaFile
 from .people import Group, Partnership, Pupil, School, group_members
 from .profiles import SUPPORT_KINDS, AuditEvent, RoundFactorStats, SupportEntry
 from .responses import FACTOR_SLOTS, Answer, FactorScore, Response, ResponseScores
@@ -14,6 +15,7 @@ from .tracking import AttainmentResult, AttendancePeriod, Intervention, Interven
 
 __all__ = [
     "Job",
+    "MediaFile",
     "PupilFlag",
     "pupil_flag_members",
     "MODES",

@@ -24,7 +24,7 @@ from ..models.base import utcnow
 from ..questionnaires.store import cached_definition
 from ..security import check_script_csrf, json_too_deep, no_store
 from . import codes as access_codes
-from . import language, state
+from . import language, signing, state
 from .answers import (
     TOUCH_EVERY,
     AnswerRefused,
@@ -111,6 +111,7 @@ def start():
         check = access_codes.check_code(db.session, form.code.data, utcnow())
         if check.ok:
             state.sign_in(check.access_code.id, check.access_code.reissued_at)
+            signing.remember(request.form.get("always_sign") == "1")
             return redirect(url_for("pupil.confirm"))
         if check.problem == "finished" and (shown := _results_after_sign_in(check.access_code)):
             return shown

@@ -484,7 +484,7 @@ def test_fuzz_pupil_pages_and_public_forms(app, fuzz_world):
                    and r.endpoint not in ("pupil.start", "pupil.confirm")]
     pupil_gets = [r for r in _get_rules(app) if not r.rule.startswith("/staff") and r.endpoint != "static"
                   and not r.rule.startswith("/vendor")]
-    in_scope = {"kind": "p", "number": 1}
+    in_scope = {"kind": "p", "number": 1, "file_id": 1}
 
     @fuzz(60)
     @given(rule=st.sampled_from(pupil_posts + pupil_gets), data=st.data(),
