@@ -63,6 +63,9 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in (health_bp, pupil_bp, accounts_bp, staff_bp, schools_bp, groups_bp, rounds_bp,
                       data_bp, profiles_bp, flags_bp, cohort_bp):
         app.register_blueprint(blueprint)
+    from .authority import bp as authority_bp
+
+    app.register_blueprint(authority_bp)
     if app.config.get("BENCHMARK_ENDPOINTS"):
         from .health import bench_bp
 

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy 2 models, grouped by subject."""
 
 from .audit import ChangeLog, PendingImport
+from .authority import Authority, BrokeredPartnership, NormCell, NormTable, PartnershipPairing  # noqa: F401
 from .cohorts import ExportJob, PupilFlag, pupil_flag_members
 from .people import Group, Partnership, Pupil, School, group_members
 from .profiles import SUPPORT_KINDS, AuditEvent, RoundFactorStats, SupportEntry
