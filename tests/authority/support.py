@@ -27,3 +27,24 @@ def add_authority(world) -> None:
     db.session.execute(authority_staff.insert(), [{"staff_id": world.authority_user.id,
                                                    "authority_id": world.authority.id}])
     db.session.commit()
+
+
+def fill_authority(world, main: int = 12, second: int = 8, small: int = 3):
+    """Pupils in the three schools (a small one under the threshold), all in group A, who
+    answer the world's round and two later rounds; returns the rounds."""
+    from survey_app.models import Pupil
+    from survey_app.models.upn import make_upn
+    from tests.cohort_data import add_pupils, add_rounds, fill
+
+    pupils = add_pupils(world, main)
+    for school, count, la in ((world.school2, second, 202), (world.other_school, small, 302)):
+        extra = [Pupil(school=school, upn=make_upn(la, 4100, 16, i + 1), first_name=f"Z{la}x{i}",
+                       surname="Authorityson", year_group=7 + i % 2) for i in range(count)]
+        db.session.add_all(extra)
+        world.group.pupils.extend(extra)
+        pupils += extra
+    db.session.flush()
+    rounds = add_rounds(world)
+    fill(world, rounds, pupils, seed=3)
+    world.authority_pupils = pupils
+    return rounds
