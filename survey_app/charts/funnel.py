@@ -40,7 +40,8 @@ def funnel_figure(title: str, centre: float, points: Sequence[tuple[str, int, fl
         hovertemplate="%{text}<br>%{x} pupils, mean %{y:.1f}<extra></extra>"))
     annotations = []
     if note:
-        annotations.append(dict(text=esc(note), xref="paper", yref="paper", x=0, y=-0.2, xanchor="left",
+        annotations.append(dict(text=esc(note), xref="paper", yref="paper", x=0, y=0, yanchor="top", yshift=-62,
+                                xanchor="left",
                                 showarrow=False, font=dict(size=11, color=MUTED)))
     fig.update_layout(BASE_LAYOUT, title=dict(text=f"<b>{esc(title)}</b>", x=0.01, xanchor="left"),
                       height=460, margin=dict(l=70, r=30, t=70, b=110), annotations=annotations,
