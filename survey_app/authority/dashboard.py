@@ -60,6 +60,7 @@ class Dashboard:
     generated_at: datetime
     errors: list[str] = field(default_factory=list)
     privacy_note: str = PRIVACY_NOTE
+    lag_notice: str | None = None  # how far behind the replica read is, past a minute
 
     @property
     def factor_name(self) -> str:

@@ -70,6 +70,8 @@ def _about(board: Dashboard) -> list[list[str]]:
         lines.append(["Compared with", ", ".join(r.name for r in board.compared)])
     lines += [["Made", board.generated_at.strftime("%Y-%m-%d %H:%M UTC")],
               ["Privacy", board.privacy_note], ["Blank cells", BLANK_NOTE]]
+    if board.lag_notice:
+        lines.append(["Replica", board.lag_notice])
     return lines
 
 

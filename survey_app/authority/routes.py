@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from ..accounts.access import staff_required
 from ..charts.funnel import funnel_figure
-from ..db import db
+from ..db import db, lag_message, replica_lag_seconds, reports_session
 from ..models.base import utcnow
 from .dashboard import build_dashboard, parse_selection
 from .exports import dashboard_csv, dashboard_xlsx
@@ -28,7 +28,11 @@ def _board():
         abort(404)
     args = {key: request.args.getlist(key) for key in request.args}
     threshold = int(current_app.config.get("SUPPRESSION_THRESHOLD", 5))
-    return build_dashboard(db.session, authority, parse_selection(args), threshold, utcnow())
+    reads = reports_session()  # the replica when REPORTS_DATABASE_URL is set
+    board = build_dashboard(reads, authority, parse_selection(args), threshold, utcnow())
+    if reads is not db.session:
+        board.lag_notice = lag_message(replica_lag_seconds(reads))
+    return board
 
 
 @bp.get("/")
