@@ -51,9 +51,16 @@ wait_http() {  # URL, seconds
 }
 
 app_env() {
-  local secret
+  local secret extra=() name
   secret="$(cat "$STACK_DIR/secret")"
-  env SURVEY_ENV=production SECRET_KEY="$secret" \
+  # What `up` was given stays for nodes started later (start-node) from another shell.
+  # shellcheck disable=SC1091
+  [ -f "$STACK_DIR/app.env" ] && . "$STACK_DIR/app.env"
+  # Passed on when set (benchmarks/morning.py: BENCHMARK_ENDPOINTS=1, CODE_ATTEMPT_LIMIT=...).
+  for name in BENCHMARK_ENDPOINTS CODE_ATTEMPT_LIMIT RATELIMIT_ENABLED GUNICORN_THREADS; do
+    [ -n "${!name:-}" ] && extra+=("$name=${!name}")
+  done
+  env SURVEY_ENV=production SECRET_KEY="$secret" ${extra[@]+"${extra[@]}"} \
     DATABASE_URL="postgresql://postgres@127.0.0.1:$PGBOUNCER_PORT/survey" DATABASE_TRANSACTION_POOLING=1 \
     REPORTS_DATABASE_URL="postgresql://postgres@127.0.0.1:$REPLICA_PORT/survey" \
     REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" TRUSTED_PROXIES=1 SESSION_COOKIE_SECURE=0 \
@@ -161,6 +168,7 @@ urls() {
 
 up() {
   [ "$(id -u)" = 0 ] || fail "run as root (the clusters run as the postgres user)"
+  local name
   for tool in haproxy pgbouncer redis-server curl "$PGBIN/initdb"; do
     command -v "$tool" >/dev/null || fail "$tool not found: apt-get install haproxy pgbouncer postgresql-15 redis-server curl"
   done
@@ -169,6 +177,10 @@ up() {
   chown postgres "$STACK_DIR" "$STACK_DIR/run"
   [ -s "$STACK_DIR/secret" ] || "$VENV/bin/python" -c 'import secrets; print(secrets.token_hex(32))' > "$STACK_DIR/secret"
   chmod 600 "$STACK_DIR/secret"
+  : > "$STACK_DIR/app.env"
+  for name in BENCHMARK_ENDPOINTS CODE_ATTEMPT_LIMIT RATELIMIT_ENABLED GUNICORN_THREADS; do
+    [ -n "${!name:-}" ] && printf '%s=%q\n' "$name" "${!name}" >> "$STACK_DIR/app.env"
+  done
   say "==> PostgreSQL primary :$PRIMARY_PORT";   start_primary
   say "==> PostgreSQL replica :$REPLICA_PORT";   start_replica
   say "==> Redis :$REDIS_PORT";                  start_redis
