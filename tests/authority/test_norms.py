@@ -102,3 +102,20 @@ def test_commands_and_the_profile_label(app, norm_world):
     section = page.text[page.text.index('id="local-peers"'):page.text.index('id="quality"')]
     assert "local reference (Test Authority)" in section and "percentile" in section
     assert "national" not in section.lower()
+
+
+def test_authority_staff_are_made_from_the_command_line(app, staff_world):
+    add_authority(staff_world)
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["create-user", "viewer@example.org", "--role", "authority", "--password-stdin"],
+                         input="a-long-unusual-passphrase-for-tests\n")
+    assert made.exit_code == 0, made.output
+    moved = runner.invoke(args=["add-authority-staff", "viewer@example.org", "--authority", "Test Authority"])
+    assert moved.exit_code == 0 and "aggregates only" in moved.output
+    from survey_app.models import StaffUser
+
+    viewer = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == "viewer@example.org"))
+    assert viewer.role == "authority" and viewer.scope_label == "Test Authority"
+    refused = runner.invoke(args=["create-user", "v2@example.org", "--role", "authority", "--school",
+                                  staff_world.school.urn, "--password-stdin"], input="a-long-unusual-passphrase-x\n")
+    assert refused.exit_code != 0
