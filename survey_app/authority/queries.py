@@ -143,15 +143,18 @@ def questionnaire_of(rounds: Sequence[SurveyRound]) -> Questionnaire:
 def _pupil_scores(q: Questionnaire, round_ids: Sequence[int], school_ids, name: str):
     """A subquery: one row per pupil of the rounds, each factor's adjusted score averaged
     over the pupil's responses in those rounds (a pupil in two of them counts once)."""
+    single = len(round_ids) == 1  # one row a pupil already (one response a pupil a round)
     columns = []
     for position, factor in enumerate(q.factors, start=1):
         score, _band, _code = slot(position)
-        columns.append(func.avg(score + offset_column(position)).label(factor.key))
-    return (select(SCORES.c.pupil_id, Pupil.school_id, Pupil.year_group, Pupil.cell_key, *columns)
+        value = score + offset_column(position)
+        columns.append((value if single else func.avg(value)).label(factor.key))
+    stmt = (select(SCORES.c.pupil_id, Pupil.school_id, Pupil.year_group, Pupil.cell_key, *columns)
             .select_from(SCORES).join(Pupil, Pupil.id == SCORES.c.pupil_id)
-            .where(SCORES.c.round_id.in_(round_ids), Pupil.school_id.in_(school_ids))
-            .group_by(SCORES.c.pupil_id, Pupil.school_id, Pupil.year_group, Pupil.cell_key)
-            .subquery(name))
+            .where(SCORES.c.round_id.in_(round_ids), Pupil.school_id.in_(school_ids)))
+    if not single:
+        stmt = stmt.group_by(SCORES.c.pupil_id, Pupil.school_id, Pupil.year_group, Pupil.cell_key)
+    return stmt.subquery(name)
 
 
 def school_moments(session: Session, authority: Authority, rounds: Sequence[SurveyRound]) -> list[SchoolMoments]:
