@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, select, union
+from sqlalchemy import case, func, select, union
 from sqlalchemy.orm import Session
 
 from ..models import AccessCode, Pupil, Response, ResponseScores, School, StaffUser, SurveyRound, round_groups
@@ -74,11 +74,6 @@ def protection_of(count, key) -> Protection:
     return Protection(int(count or 0), int(key or 0) % CELL_KEY_MODULUS)
 
 
-def _counted(condition):
-    """A count and the cell-key sum of the rows for which `condition` holds."""
-    return [func.sum(case((condition, 1), else_=0)), func.sum(case((condition, Pupil.cell_key), else_=0))]
-
-
 # ----- participation ----------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -101,16 +96,24 @@ def participation(session: Session, authority: Authority, round_ids: Sequence[in
                 .where(round_groups.c.round_id.in_(round_ids)))
     by_code = select(AccessCode.round_id, AccessCode.pupil_id).where(AccessCode.round_id.in_(round_ids))
     invited = union(by_group, by_code).subquery("invited")
-    done = Response.finished_at.is_not(None)
-    rows = session.execute(
-        select(invited.c.round_id, Pupil.school_id, func.count(), func.sum(Pupil.cell_key), *_counted(done))
+    schools = school_ids_of(authority)
+    # Two grouped passes: those invited (codes and the round's groups, each pupil once), and
+    # those who finished (every finished response's pupil was invited).
+    asked = session.execute(
+        select(invited.c.round_id, Pupil.school_id, func.count(), func.sum(Pupil.cell_key))
         .select_from(invited).join(Pupil, Pupil.id == invited.c.pupil_id)
-        .outerjoin(Response, and_(Response.round_id == invited.c.round_id, Response.pupil_id == invited.c.pupil_id))
-        .where(Pupil.school_id.in_(school_ids_of(authority)))
-        .group_by(invited.c.round_id, Pupil.school_id)
-    ).all()
-    return [Participation(r[0], r[1], int(r[2]), protection_of(r[2], r[3]), int(r[4] or 0), protection_of(r[4], r[5]))
-            for r in rows]
+        .where(Pupil.school_id.in_(schools)).group_by(invited.c.round_id, Pupil.school_id)).all()
+    done = {(r[0], r[1]): (int(r[2]), r[3]) for r in session.execute(
+        select(Response.round_id, Pupil.school_id, func.count(), func.sum(Pupil.cell_key))
+        .select_from(Response).join(Pupil, Pupil.id == Response.pupil_id)
+        .where(Response.round_id.in_(round_ids), Response.finished_at.is_not(None), Pupil.school_id.in_(schools))
+        .group_by(Response.round_id, Pupil.school_id))}
+    out = []
+    for round_id, school_id, n, key in asked:
+        finished, finished_key = done.get((round_id, school_id), (0, 0))
+        out.append(Participation(round_id, school_id, int(n), protection_of(n, key), finished,
+                                 protection_of(finished, finished_key)))
+    return out
 
 
 # ----- score moments per school -----------------------------------------------------------
@@ -183,16 +186,19 @@ def paired_moments(session: Session, authority: Authority, before: Sequence[Surv
     factor, over the pupils present in both sets of rounds. One query."""
     q = questionnaire_of([*before, *after])
     schools = school_ids_of(authority)
-    a = _pupil_scores(q, [r.id for r in before], schools, "before_scores")
-    b = _pupil_scores(q, [r.id for r in after], schools, "after_scores")
-    columns = []
-    for factor in q.factors:
-        d = b.c[factor.key] - a.c[factor.key]
-        columns += [func.count(d), func.sum(d), func.sum(d * d),
-                    func.sum(case((d.is_not(None), b.c.cell_key), else_=0))]
-    # The pupil's school now (b) is the one the change is shown under.
-    rows = session.execute(select(b.c.school_id, *columns).select_from(b).join(a, a.c.pupil_id == b.c.pupil_id)
-                           .group_by(b.c.school_id)).all()
+    if len(before) == 1 and len(after) == 1:
+        rows = _paired_rounds(session, q, before[0].id, after[0].id, schools)
+    else:
+        a = _pupil_scores(q, [r.id for r in before], schools, "before_scores")
+        b = _pupil_scores(q, [r.id for r in after], schools, "after_scores")
+        columns = []
+        for factor in q.factors:
+            d = b.c[factor.key] - a.c[factor.key]
+            columns += [func.count(d), func.sum(d), func.sum(d * d),
+                        func.sum(case((d.is_not(None), b.c.cell_key), else_=0))]
+        # The pupil's school now (b) is the one the change is shown under.
+        rows = session.execute(select(b.c.school_id, *columns).select_from(b)
+                               .join(a, a.c.pupil_id == b.c.pupil_id).group_by(b.c.school_id)).all()
     out = []
     for row in rows:
         for i, factor in enumerate(q.factors):
@@ -201,6 +207,23 @@ def paired_moments(session: Session, authority: Authority, before: Sequence[Surv
                 out.append(SchoolMoments(row[0], factor.key, int(n), float(total or 0), float(total_sq or 0),
                                          protection_of(n, key)))
     return out
+
+
+def _paired_rounds(session: Session, q: Questionnaire, before_id: int, after_id: int, schools) -> list:
+    """The paired sums of two single rounds, in one pass: one row a pupil in each round, so
+    the two rows join directly (no per-pupil grouping for the planner to misjudge)."""
+    a, b = SCORES.alias("a"), SCORES.alias("b")
+    columns = []
+    for position, _factor in enumerate(q.factors, start=1):
+        d = ((b.c[f"score_{position}"] + b.c[f"offset_{position}"])
+             - (a.c[f"score_{position}"] + a.c[f"offset_{position}"]))
+        columns += [func.count(d), func.sum(d), func.sum(d * d),
+                    func.sum(case((d.is_not(None), Pupil.cell_key), else_=0))]
+    return session.execute(
+        select(Pupil.school_id, *columns).select_from(b).join(a, a.c.pupil_id == b.c.pupil_id)
+        .join(Pupil, Pupil.id == b.c.pupil_id)
+        .where(a.c.round_id == before_id, b.c.round_id == after_id, Pupil.school_id.in_(schools))
+        .group_by(Pupil.school_id)).all()
 
 
 def reference_scores(session: Session, q: Questionnaire, round_ids: Sequence[int], school_ids) -> dict:
