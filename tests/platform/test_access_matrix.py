@@ -72,8 +72,8 @@ def visitor(client, world, role):
     if role == "pupil":
         sign_in_pupil(client, world.code_of(0))
     elif role != "anonymous":
-        user = {"teacher_other": world.teacher_b, "teacher": world.teacher, "lead_other": world.other_lead,
-                "lead": world.lead, "admin": world.admin, "authority": world.authority_user}[role]
+        user = getattr(world, {"teacher_other": "teacher_b", "teacher": "teacher", "lead_other": "other_lead",
+                               "lead": "lead", "admin": "admin", "authority": "authority_user"}[role])
         login_as(client, user)
 
 
