@@ -110,9 +110,12 @@ from survey_app.questionnaires.store import definition_of, store_file  # noqa: E
 from survey_app.scoring.factors import rescale, score_answers, score_factor  # noqa: E402
 
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
-PG_DB = "cohort_bench"
+# COHORT_BENCH_SCHOOLS=10 or 30 measures a trust of 10,000 or 30,000 pupils on PostgreSQL
+# instead of 100,000 (a database and a metadata file of their own), for the growth curve.
+PG_SCHOOLS = int(os.environ.get("COHORT_BENCH_SCHOOLS", "100"))
+PG_DB = "cohort_bench" if PG_SCHOOLS == 100 else f"cohort_bench_{PG_SCHOOLS}"
 SQLITE_PATH = ROOT / "instance" / "cohort-bench.sqlite3"
-META_PATH = ROOT / "instance" / "cohort-bench.json"  # generation time and counts, per backend
+META_PATH = ROOT / "instance" / ("cohort-bench.json" if PG_SCHOOLS == 100 else f"cohort-bench-{PG_SCHOOLS}.json")
 QUESTIONNAIRE = ROOT / "questionnaires" / "pass9-secondary.toml"
 TRUST_NAME = "Cohort benchmark trust"
 ADMIN_EMAIL = "cohort-bench-admin@example.org"
@@ -150,7 +153,7 @@ class Spec:
         return self.schools * self.per_school
 
 
-SPECS = {"postgresql": Spec("postgresql", 100, 1000), "sqlite": Spec("sqlite", 10, 1000)}
+SPECS = {"postgresql": Spec("postgresql", PG_SCHOOLS, 1000), "sqlite": Spec("sqlite", 10, 1000)}
 
 
 def say(message: str) -> None:

@@ -9,6 +9,7 @@ from flask import Flask
 def register_cli(app: Flask) -> None:
     """Add every area's commands to `flask --app survey_app`."""
     from .accounts.commands import COMMANDS as account_commands
+    from .authority.commands import COMMANDS as authority_commands
     from .cohort.commands import COMMANDS as cohort_commands
     from .data.commands import COMMANDS as data_commands
     from .demo.commands import COMMANDS as demo_commands
@@ -21,5 +22,5 @@ def register_cli(app: Flask) -> None:
 
     for command in (*instrument_commands, *demo_commands, *account_commands, *school_commands,
                     *round_commands, *data_commands, *cohort_commands, *job_commands,
-                    *tracking_commands, *review_commands):
+                    *tracking_commands, *review_commands, *authority_commands):
         app.cli.add_command(command)

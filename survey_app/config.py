@@ -92,6 +92,10 @@ def load_config(instance_path: str) -> dict:
         # A database host that vanishes without refusing connections fails in seconds (503),
         # instead of holding the request until the worker's timeout.
         engine_options["connect_args"] = {"connect_timeout": int(os.environ.get("DATABASE_CONNECT_TIMEOUT", 5))}
+        if os.environ.get("DATABASE_TRANSACTION_POOLING") == "1":
+            # Behind PgBouncer's transaction pooling a connection is a different server
+            # session at each transaction: psycopg must not prepare statements on it.
+            engine_options["connect_args"]["prepare_threshold"] = None
         # Enough connections kept open for every thread of a worker (8): with fewer, the
         # pool opened and closed extra connections on every busy second, a new server
         # process each time. Still at most 15 per worker.
@@ -104,6 +108,8 @@ def load_config(instance_path: str) -> dict:
         "SURVEY_ENV": env,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # A streaming replica the authority dashboard and its exports read from (survey_app.db).
+        "REPORTS_DATABASE_URL": normalise_database_url(os.environ.get("REPORTS_DATABASE_URL", "")),
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "QUESTIONNAIRE_DIR": os.environ.get(
             "QUESTIONNAIRE_DIR", str(Path(__file__).resolve().parent.parent / "questionnaires")

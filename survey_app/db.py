@@ -84,3 +84,87 @@ def file_connection() -> Iterator[Connection]:
     finally:
         conn.invalidate()
         conn.close()
+
+
+# ----- the reports database (a streaming replica) -----------------------------------------
+# With REPORTS_DATABASE_URL set, pages that only read aggregates (the authority dashboard
+# and its exports) read through a second engine bound to the replica; every write stays on
+# db.session (the primary). A session on the replica refuses to flush, so a write sent
+# there by mistake fails loudly instead of reaching a read-only server.
+
+LAG_WARNING_SECONDS = 60
+
+# Caught up (everything received is replayed): no lag, however long ago the last write was.
+REPLICA_LAG_SQL = (
+    "SELECT CASE WHEN NOT pg_is_in_recovery() THEN NULL "
+    "WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+    "ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END"
+)
+
+
+def _refuse_writes(session, flush_context, instances):
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("the reports database is a read-only replica: writes go to db.session")
+
+
+def init_reports(app) -> None:
+    """Close the request's reports session at the end of every app context."""
+
+    @app.teardown_appcontext
+    def _close_reports_session(_exc):
+        from flask import g
+
+        session = g.pop("reports_session", None)
+        if session is not None:
+            session.close()
+
+
+def reports_session():
+    """Return the session report reads use: on REPORTS_DATABASE_URL when it is set (one per
+    request, read-only), else the app's own db.session."""
+    from flask import current_app, g
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    url = current_app.config.get("REPORTS_DATABASE_URL")
+    if not url:
+        return db.session
+    if "reports_session" not in g:
+        engine = current_app.extensions.get("reports_engine")
+        if engine is None:
+            options = {"pool_pre_ping": True}
+            if url.startswith("postgresql"):
+                options["connect_args"] = dict(current_app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
+                                               .get("connect_args", {}))
+            engine = current_app.extensions["reports_engine"] = create_engine(url, **options)
+        session = Session(engine, autoflush=False, expire_on_commit=False)
+        event.listen(session, "before_flush", _refuse_writes)
+        g.reports_session = session
+    return g.reports_session
+
+
+def replica_lag_seconds(session) -> float | None:
+    """Return how many seconds the replica behind `session` is behind the primary (0 when
+    caught up), or None when it is not a PostgreSQL standby (or cannot say)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    try:
+        value = session.execute(text(REPLICA_LAG_SQL)).scalar()
+    except SQLAlchemyError:
+        session.rollback()
+        return None
+    return None if value is None else float(value)
+
+
+def lag_message(seconds: float | None, warn_after: float = LAG_WARNING_SECONDS) -> str | None:
+    """Return the notice a report shows when its replica is more than `warn_after` seconds
+    behind (else None): how far behind, in minutes, and what that means."""
+    if seconds is None or seconds <= warn_after:
+        return None
+    minutes = int(seconds // 60)
+    behind = f"{minutes // 60} hours" if minutes >= 120 else ("1 minute" if minutes == 1 else f"{minutes} minutes")
+    return (f"These figures come from a copy of the database that is {behind} behind: "
+            f"answers given in the last {behind} may not be counted yet.")

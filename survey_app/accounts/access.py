@@ -126,18 +126,23 @@ def current_scope() -> Scope:
 
 
 def staff_required(*roles: str):
-    """Decorate a view: signed-in staff only; with `roles`, only those roles (else 403)."""
+    """Decorate a view: signed-in staff only; with `roles`, only those roles (else 403).
+
+    Without `roles`: school staff (admin, lead, teacher); authority staff see aggregates
+    only, so a view admits them only by naming their role.
+    """
+    allowed = roles or ("admin", "lead", "teacher")
 
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
-            if roles and current_user.role not in roles:
+            if current_user.role not in allowed:
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapped.staff_roles = roles or ("admin", "lead", "teacher")
+        wrapped.staff_roles = allowed
         return wrapped
 
     return decorator

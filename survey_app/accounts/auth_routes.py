@@ -87,7 +87,7 @@ def sign_out():
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@staff_required()
+@staff_required("admin", "lead", "teacher", "authority")
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():

@@ -93,7 +93,10 @@ def _check_role_and_place(role: str, place: Place) -> None:
         raise AdminError("Choose teacher, lead or administrator.", "role")
     if role == "admin" and place.key:
         raise AdminError("An administrator sees every school: give no school or partnership.", "place")
-    if role != "admin" and not place.key:
+    if role == "authority" and place.key:
+        raise AdminError("Authority staff see aggregates only: give no school or partnership "
+                         "(add-authority-staff puts them in an authority).", "place")
+    if role not in ("admin", "authority") and not place.key:
         raise AdminError("A lead or teacher needs a school or a partnership.", "place")
 
 

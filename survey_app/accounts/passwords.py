@@ -96,7 +96,9 @@ def create_user(
         raise AccountError("Give a valid email address.")
     if role not in ROLES:
         raise AccountError(f"Role must be one of {', '.join(ROLES)}.")
-    if role != "admin" and school is None and partnership is None:
+    if role == "authority" and (school is not None or partnership is not None):
+        raise AccountError("Authority staff see aggregates only: give no school or partnership.")
+    if role not in ("admin", "authority") and school is None and partnership is None:
         raise AccountError("A lead or teacher needs a school or a partnership.")
     if school is not None and partnership is not None:
         raise AccountError("Give a school or a partnership, not both.")

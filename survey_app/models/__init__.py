@@ -2,6 +2,7 @@
 
 from . import reviews  # noqa: F401  (pupils and families: registers the tables)
 from .audit import ChangeLog, PendingImport
+from .authority import Authority, BrokeredPartnership, NormCell, NormTable, PartnershipPairing  # noqa: F401
 from .cohorts import PupilFlag, pupil_flag_members
 from .jobs import Job
 from .media import MediaFile

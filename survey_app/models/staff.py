@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
 
-ROLES = ("admin", "lead", "teacher")
+# "authority": staff of an authority or trust, who see its aggregates only.
+ROLES = ("admin", "lead", "teacher", "authority")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -54,6 +55,7 @@ class StaffUser(Base):
 
     school = relationship("School")
     partnership = relationship("Partnership")
+    authority = relationship("Authority", secondary="authority_staff", uselist=False, viewonly=True)
 
     # What Flask-Login asks of a signed-in user (written here so models import no Flask).
     is_authenticated = True
@@ -70,6 +72,8 @@ class StaffUser(Base):
     def scope_label(self) -> str:
         if self.role == "admin":
             return "All schools"
+        if self.role == "authority":
+            return self.authority.name if self.authority is not None else "No authority set"
         if self.partnership is not None:
             return self.partnership.name
         if self.school is not None:

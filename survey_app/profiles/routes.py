@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..accounts.access import current_scope, staff_required
+from ..authority.norms import local_standing
 from ..charts.profile import profile_figure, timeline_figure
 from ..db import db
 from ..models import ChangeLog, SupportEntry
@@ -79,6 +80,15 @@ def _profile_context(pupil):
     return profile, charts
 
 
+def _local_standing(pupil, profile):
+    """Where the pupil's latest finished scores stand among local peers (None without a norm table)."""
+    if not profile.finished_rounds:
+        return None
+    latest = profile.finished_rounds[-1]
+    return local_standing(db.session, pupil, latest.questionnaire.key, latest.round.name,
+                          {k: s.score for k, s in latest.scores.items()})
+
+
 @bp.get("/pupils/<int:pupil_id>/profile")
 @staff_required()
 def profile(pupil_id: int):
@@ -87,7 +97,8 @@ def profile(pupil_id: int):
     prof, charts = _profile_context(pupil)
     form = SupportForm(starts_on=utcnow().date())
     return _render_and_keep_statistics("profiles/profile.html", pupil=pupil, profile=prof, charts=charts, form=form,
-                                       interventions=pupil_interventions(db.session, pupil.id))
+                                       interventions=pupil_interventions(db.session, pupil.id),
+                                       local=_local_standing(pupil, prof))
 
 
 @bp.get("/pupils/<int:pupil_id>/profile/print")
@@ -97,7 +108,7 @@ def profile_print(pupil_id: int):
     pupil = _viewed_pupil(pupil_id, "printed profile")
     prof, charts = _profile_context(pupil)
     return _render_and_keep_statistics("profiles/print.html", pupil=pupil, profile=prof, charts=charts,
-                                       now=utcnow())
+                                       now=utcnow(), local=_local_standing(pupil, prof))
 
 
 def _save_support(form: SupportForm, pupil, save, done: str):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..accounts.access import current_scope, staff_required
@@ -15,8 +16,10 @@ bp = Blueprint("staff", __name__, template_folder="templates", url_prefix="/staf
 
 
 @bp.get("/")
-@staff_required()
+@staff_required("admin", "lead", "teacher", "authority")
 def dashboard():
+    if current_user.role == "authority":  # authority staff see aggregates only: their dashboard
+        return redirect(url_for("authority.dashboard"))
     scope = current_scope()
     now = utcnow()
     rounds = db.session.scalars(scope.rounds()).all()

@@ -15,6 +15,7 @@ import pytest
 
 from survey_app.db import db
 from survey_app.models import SupportEntry
+from tests.authority.support import add_authority
 from tests.conftest import csrf_from, login_as, sign_in_pupil
 
 # Routes whose URL needs a token or a log entry made by an upload: their access rules
@@ -24,10 +25,10 @@ NEEDS_UPLOAD = {
     "schools.result_refused_csv", "rounds.paper_import_preview", "tracking.preview_tracking_import",
 }
 PUBLIC = {"accounts.sign_in", "accounts.reset_password", "accounts.sso_start", "accounts.sso_callback"}
-ROLES = ["anonymous", "pupil", "teacher_other", "teacher", "lead_other", "lead", "admin"]
-IN_SCOPE = {"teacher", "lead", "admin"}
+ROLES = ["anonymous", "pupil", "teacher_other", "teacher", "lead_other", "lead", "admin", "authority"]
+IN_SCOPE = {"teacher", "lead", "admin", "authority"}
 ROLE_OF = {"teacher_other": "teacher", "teacher": "teacher", "lead_other": "lead", "lead": "lead",
-           "admin": "admin"}
+           "admin": "admin", "authority": "authority"}
 
 
 def staff_get_routes(app):
@@ -92,8 +93,8 @@ def visitor(client, world, role):
     if role == "pupil":
         sign_in_pupil(client, world.code_of(0))
     elif role != "anonymous":
-        user = {"teacher_other": world.teacher_b, "teacher": world.teacher, "lead_other": world.other_lead,
-                "lead": world.lead, "admin": world.admin}[role]
+        user = getattr(world, {"teacher_other": "teacher_b", "teacher": "teacher", "lead_other": "other_lead",
+                               "lead": "lead", "admin": "admin", "authority": "authority_user"}[role])
         login_as(client, user)
 
 
@@ -101,10 +102,11 @@ def visitor(client, world, role):
 EXCEPTIONS = {
     ("schools.new_school", "lead_other"): 403,  # a school's lead cannot add schools; partnership leads can
     ("accounts.index", "admin"): 302,  # the admin home redirects to the staff accounts list
+    ("staff.dashboard", "authority"): 302,  # authority staff go to their own dashboard
 }
 # Cohort pages without a selection: the report and downloads need two rounds (400, in
 # words); an export (or any queued) job token that is not the visitor's own is not found.
-for _role in ROLE_OF:
+for _role in set(ROLE_OF) - {"authority"}:  # authority staff are refused the cohort pages (403)
     EXCEPTIONS[("cohort.print_view", _role)] = 400
     EXCEPTIONS[("cohort.download", _role)] = 400
     EXCEPTIONS[("tracking.tracking_export", _role)] = 400  # a tracking file needs a selection
@@ -132,6 +134,7 @@ def expected_status(view, rule, role) -> int:
 @pytest.mark.parametrize("role", ROLES)
 def test_every_staff_page_gives_each_visitor_exactly_what_it_should(app, staff_world, role):
     add_flag(staff_world)
+    add_authority(staff_world)
     entry = SupportEntry(pupil_id=staff_world.pupils[0].id, kind="note", text="A note", starts_on=date(2026, 11, 1),
                          author_id=staff_world.teacher.id)
     db.session.add(entry)
