@@ -5,7 +5,7 @@ questionnaires/translations/); `allow_draft_languages` lets it use translations 
 has reviewed yet. Each response records the language its statements were shown in.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-06 21:10:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0008'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ New tables only: schools, partnerships and staff accounts are linked by tables o
 own, so no existing table is rebuilt (on SQLite a rebuild of schools would cascade).
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0012
 Create Date: 2026-12-06 21:00:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0008'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

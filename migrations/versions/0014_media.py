@@ -1,7 +1,7 @@
 """media: recorded audio and sign-language video per instrument, language and pupil text
 
 Revision ID: 0014
-Revises: 0008
+Revises: 0013
 Create Date: 2026-12-06 21:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014'
-down_revision = '0008'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

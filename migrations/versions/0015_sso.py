@@ -1,7 +1,7 @@
 """single sign-on providers, sign-in rules per place, pupils' date of birth
 
 Revision ID: 0015
-Revises: 0008
+Revises: 0014
 Create Date: 2026-12-06 21:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0015'
-down_revision = '0008'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
