@@ -223,6 +223,9 @@ def add_flag_and_note(world) -> None:
     world.entry = SupportEntry(pupil_id=world.pupils[0].id, kind="note", text="A note",
                                starts_on=date(2026, 11, 1), author_id=world.teacher.id)
     db.session.add(world.entry)
+    from tests.platform.test_access_matrix import add_intervention
+
+    add_intervention(world)
     db.session.commit()
 
 
@@ -233,6 +236,7 @@ def in_scope_values(world) -> dict:
         "school_id": world.school.id, "staff_id": world.teacher_b.id, "partnership_id": world.partnership.id,
         "entry_id": world.entry.id, "token": "x" * 20, "log_id": 1, "kind": "p", "number": 1,
         "flag_id": world.flag.id, "fmt": "csv", "filename": "css/staff.css",
+        "intervention_id": world.intervention_id,
     }
 
 
