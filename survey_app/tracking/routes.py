@@ -78,11 +78,14 @@ def _render(template: str, paged: bool = True):
     own_rules = {p.key: [(names[sid], p.rule_text(chosen[p.key])) for sid, chosen in
                          (tracking.thresholds.items() if tracking else ()) if chosen.get(p.key)]
                  for p in patterns.PATTERNS}
-    return render_template(template, selection=selection, tracking=tracking, cols=cols, rows=rows,
+    html = render_template(template, selection=selection, tracking=tracking, cols=cols, rows=rows,
                            filters=filters, sort=sort, descending=descending, patterns=patterns,
                            options=selection_options(db.session, current_scope()), year_label=year_label,
                            url_with=url_with, own_rules=own_rules, now=utcnow(), matched=matched, page=page,
                            pages=pages, first=(page - 1) * PAGE_SIZE + 1 if paged else 1)
+    # Round statistics computed for reliable change are kept for the next page (as the profile does).
+    db.session.commit()
+    return html
 
 
 @bp.get("/")
