@@ -240,7 +240,6 @@ def in_scope_values(world) -> dict:
         "group_id": world.group.id, "pupil_id": world.pupils[0].id, "round_id": world.round.id,
         "school_id": world.school.id, "staff_id": world.teacher_b.id, "partnership_id": world.partnership.id,
         "entry_id": world.entry.id, "token": "x" * 20, "log_id": 1, "kind": "p", "number": 1,
-<<<<<<< HEAD
         "flag_id": world.flag.id, "fmt": "csv", "filename": "css/staff.css", "file_id": 1,
         "day_id": world.review_day.id, "meeting_id": 1, "target_id": 1, "provider_id": 1,
         "intervention_id": world.intervention_id,
