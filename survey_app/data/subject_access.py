@@ -30,6 +30,7 @@ from ..models import (
     group_members,
     pupil_flag_members,
 )
+from ..models.reviews import review_records
 from ..questionnaires.store import definition_of
 from .erasure import PupilHistory, history_of
 
@@ -182,6 +183,7 @@ def subject_access_record(session: Session, pupil: Pupil, admin: StaffUser, now:
         "support": _support(session, pupil, names),
         "change_history": _history(history, pupil, names),
         "audit_entries": _audit(session, pupil, names),
+        "reviews": review_records(session, pupil.id),
     }
 
 

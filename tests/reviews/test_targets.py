@@ -47,7 +47,10 @@ def test_targets_round_trip_through_review(client, staff_world):
     assert [e.action for e in entries] == ["added", "reviewed"]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
         AuditEvent.pupil_id == pupil.id, AuditEvent.action.like("target%"))) == 2
-    # Erased with the pupil, steps and all.
+    # In the subject access record, then erased with the pupil, steps and all.
+    login_as(client, sw.admin)
+    record = client.get(f"/staff/admin/pupils/{pupil.id}/subject-access")
+    assert "Hand in homework on time" in record.text and "Write it in the planner (done" in record.text
     from survey_app.data.erasure import erase_pupil
 
     counts = erase_pupil(db.session, sw.admin, db.session.get(type(pupil), pupil.id))
