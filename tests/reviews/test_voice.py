@@ -40,10 +40,12 @@ def test_comments_reach_only_the_safeguarding_lead_highlighted(client, staff_wor
     _finish_with_comment(app.test_client(), sw.code_of(1), "Someone keeps picking on me. I am SCARED at lunch.")
     comments = db.session.scalars(sa.select(PupilComment)).all()
     assert len(comments) == 2
+    assert "Pupil voice (2 new)" in client.get("/staff/review-days").text
     page = client.get("/staff/pupil-voice")
     assert page.status_code == 200 and "Pupil voice" in page.text
     assert page.text.index("SCARED") < page.text.index("I like art")  # the matching comment first
     assert '<mark class="highlight-word">SCARED</mark>' in page.text and "Matches: scared" in page.text
+    assert "Pupil voice (" not in client.get("/staff/review-days").text  # read now
     for other in (sw.admin, sw.teacher, sw.other_lead):
         login_as(client, other)
         text = client.get("/staff/pupil-voice").text
