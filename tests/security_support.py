@@ -223,6 +223,11 @@ def add_flag_and_note(world) -> None:
     world.entry = SupportEntry(pupil_id=world.pupils[0].id, kind="note", text="A note",
                                starts_on=date(2026, 11, 1), author_id=world.teacher.id)
     db.session.add(world.entry)
+    from survey_app.models.reviews import ReviewDay  # a review day of the group's school
+
+    world.review_day = ReviewDay(school_id=world.school.id, name="Review day", held_on=date(2026, 12, 1),
+                                 starts_at="09:00", slot_minutes=15)
+    db.session.add(world.review_day)
     db.session.commit()
 
 
@@ -233,6 +238,7 @@ def in_scope_values(world) -> dict:
         "school_id": world.school.id, "staff_id": world.teacher_b.id, "partnership_id": world.partnership.id,
         "entry_id": world.entry.id, "token": "x" * 20, "log_id": 1, "kind": "p", "number": 1,
         "flag_id": world.flag.id, "fmt": "csv", "filename": "css/staff.css",
+        "day_id": world.review_day.id, "target_id": 1, "meeting_id": 1,
     }
 
 
