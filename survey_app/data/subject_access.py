@@ -30,6 +30,7 @@ from ..models import (
     group_members,
     pupil_flag_members,
 )
+from ..models.reviews import review_records
 from ..models.tracking import AttainmentResult, AttendancePeriod, Intervention, intervention_members
 from ..questionnaires.store import definition_of
 from .erasure import PupilHistory, history_of
@@ -204,6 +205,7 @@ def subject_access_record(session: Session, pupil: Pupil, admin: StaffUser, now:
         "change_history": _history(history, pupil, names),
         **_tracking(session, pupil),
         "audit_entries": _audit(session, pupil, names),
+        "reviews": review_records(session, pupil.id),
     }
 
 

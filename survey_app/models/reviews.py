@@ -216,3 +216,27 @@ def withdrawn_pupil_ids():
     from sqlalchemy import select
 
     return select(Withdrawal.pupil_id)
+
+
+def review_records(session, pupil_id: int) -> dict[str, list[dict]]:
+    """Return everything of this file held about one pupil, as plain data (subject access)."""
+    from sqlalchemy import select
+
+    def rows(model, order):
+        return session.scalars(select(model).where(model.pupil_id == pupil_id).order_by(order)).all()
+
+    return {
+        "hopes": [{"round_id": h.round_id, "hopes": h.hopes, "better_at": h.better_at, "updated_at": h.updated_at}
+                  for h in rows(PupilHope, PupilHope.id)],
+        "targets": [{"area": t.area, "detail": t.detail, "words": t.words, "agreed_by": t.agreed_by,
+                     "review_on": t.review_on, "outcome": t.outcome, "reviewed_on": t.reviewed_on,
+                     "steps": [{"words": s.words, "done_on": s.done_on} for s in t.steps]}
+                    for t in rows(Target, Target.id)],
+        "review_meetings": [{"review_day_id": m.review_day_id, "held": m.held, "who_came": m.who_came}
+                            for m in rows(ReviewMeeting, ReviewMeeting.id)],
+        # Pupil voice: check safeguarding exemptions before releasing these.
+        "comments": [{"round_id": c.round_id, "text": c.text, "created_at": c.created_at}
+                     for c in rows(PupilComment, PupilComment.id)],
+        "withdrawal": [{"answers": w.answers, "note": w.note, "recorded_at": w.recorded_at}
+                       for w in rows(Withdrawal, Withdrawal.id)],
+    }

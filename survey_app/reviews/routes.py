@@ -24,17 +24,21 @@ def _targets_of_pupil(pupil_id: int):
     return targets_of(db.session, pupil_id)
 
 
-@bp.app_template_global("is_safeguarding_lead")
-def _is_safeguarding_lead() -> bool:
-    """The staff navigation shows "Pupil voice" to the safeguarding leads rounds name."""
-    from sqlalchemy import select
+@bp.app_template_global("pupil_voice_unread")
+def _pupil_voice_unread() -> int | None:
+    """The staff navigation shows "Pupil voice" to the safeguarding leads that rounds name,
+    with how many comments they have not read yet (None: not a safeguarding lead)."""
+    from sqlalchemy import func, select
 
-    from ..models.reviews import RoundReviewSettings
+    from ..models.reviews import PupilComment, RoundReviewSettings
 
     if not current_user.is_authenticated:
-        return False
-    return db.session.scalar(select(RoundReviewSettings.round_id).where(
-        RoundReviewSettings.safeguarding_lead_id == current_user.id).limit(1)) is not None
+        return None
+    rounds = select(RoundReviewSettings.round_id).where(RoundReviewSettings.safeguarding_lead_id == current_user.id)
+    if db.session.scalar(rounds.limit(1)) is None:
+        return None
+    return db.session.scalar(select(func.count(PupilComment.id)).where(
+        PupilComment.round_id.in_(rounds), PupilComment.read_at.is_(None))) or 0
 
 
 @bp.app_template_global("target_labels")

@@ -74,6 +74,10 @@ def test_the_sheet_for_a_pupil_with_two_rounds_hopes_and_targets(client, staff_w
     assert scores and any(f"{s:.0f} to" in change or f"to {s:.0f}" in change for s in scores)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "viewed conversation sheet", AuditEvent.pupil_id == pupil.id)) == 1
+    login_as(client, sw.teacher_b)
+    for url in (f"/staff/pupils/{pupil.id}/sheet", f"/staff/pupils/{pupil.id}/family-summary.pdf",
+                f"/staff/groups/{sw.group.id}/review-pack/sheets.pdf"):
+        assert client.get(url).status_code == 404, url
 
 
 def test_the_family_summary_has_no_number_from_the_scores_and_no_band(client, staff_world):
@@ -96,15 +100,7 @@ def test_the_family_summary_has_no_number_from_the_scores_and_no_band(client, st
     assert not re.search(r"\d", reader.pages[0].extract_text())
 
 
-def test_sheets_and_summaries_follow_scope(client, staff_world):
-    sw = staff_world
-    login_as(client, sw.teacher_b)
-    for url in (f"/staff/pupils/{sw.pupils[0].id}/sheet", f"/staff/pupils/{sw.pupils[0].id}/family-summary.pdf",
-                f"/staff/groups/{sw.group.id}/review-pack/sheets.pdf"):
-        assert client.get(url).status_code == 404, url
-
-
-def test_review_pack_command_writes_a_page_or_more_per_pupil(runner, staff_world, tmp_path):
+def test_review_pack_and_family_letter_commands(runner, staff_world, tmp_path):
     sw = staff_world
     two_rounds(sw)
     out = tmp_path / "pack.pdf"
@@ -119,10 +115,7 @@ def test_review_pack_command_writes_a_page_or_more_per_pupil(runner, staff_world
     assert result.exit_code == 0 and len(PdfReader(out).pages) == pupils
     bad = runner.invoke(args=["review-pack", "--group", "No such group", "--kind", "family", "--out", str(out)])
     assert bad.exit_code != 0 and "No group has the id or name 'No such group'" in bad.output
-
-
-def test_family_letter_command(runner, staff_world, tmp_path):
-    sw = staff_world
+    # The round's letter to families.
     out = tmp_path / "letter.pdf"
     result = runner.invoke(args=["family-letter", "--round", "Before", "--out", str(out)])
     assert result.exit_code == 0, result.output

@@ -47,9 +47,19 @@ def test_targets_round_trip_through_review(client, staff_world):
     assert [e.action for e in entries] == ["added", "reviewed"]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
         AuditEvent.pupil_id == pupil.id, AuditEvent.action.like("target%"))) == 2
+    # In the subject access record, then erased with the pupil, steps and all.
+    login_as(client, sw.admin)
+    record = client.get(f"/staff/admin/pupils/{pupil.id}/subject-access")
+    assert "Hand in homework on time" in record.text and "Write it in the planner (done" in record.text
+    from survey_app.data.erasure import erase_pupil
+
+    counts = erase_pupil(db.session, sw.admin, db.session.get(type(pupil), pupil.id))
+    db.session.commit()
+    assert counts["targets"] == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(TargetStep)) == 0
 
 
-def test_a_bad_target_is_refused_and_nothing_is_saved(client, staff_world):
+def test_a_bad_target_is_refused_and_targets_follow_scope(client, staff_world):
     sw = staff_world
     login_as(client, sw.teacher)
     for over, message in (({"words": " "}, "Write the target"), ({"area": "subject"}, "Name the subject"),
@@ -59,11 +69,7 @@ def test_a_bad_target_is_refused_and_nothing_is_saved(client, staff_world):
         resp = _add(client, sw.pupils[0], **over)
         assert resp.status_code == 400 and message in resp.text, over
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Target)) == 0
-
-
-def test_targets_follow_scope(client, staff_world):
-    sw = staff_world
-    login_as(client, sw.teacher)
+    # Scope: the teacher of another group sees and reviews none of it.
     _add(client, sw.pupils[0])
     target = db.session.scalar(sa.select(Target))
     login_as(client, sw.teacher_b)
@@ -74,18 +80,6 @@ def test_targets_follow_scope(client, staff_world):
     assert resp.status_code == 404
     db.session.expire_all()
     assert db.session.get(Target, target.id).outcome is None
-
-
-def test_targets_are_erased_with_the_pupil(client, staff_world):
-    from survey_app.data.erasure import erase_pupil
-
-    sw = staff_world
-    login_as(client, sw.teacher)
-    _add(client, sw.pupils[0])
-    counts = erase_pupil(db.session, sw.admin, sw.pupils[0])
-    db.session.commit()
-    assert counts["targets"] == 1
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(TargetStep)) == 0
 
 
 def test_sharing_settings_by_role(client, staff_world):

@@ -21,16 +21,15 @@ def _finish_with_comment(client, code, text):
     return check
 
 
-def test_no_question_unless_the_round_turns_pupil_voice_on(client, staff_world):
-    sw = staff_world
-    check = _finish_with_comment(client, sw.code_of(0), "I am being picked on")
-    assert QUESTION not in check.text
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(PupilComment)) == 0
-
-
 def test_comments_reach_only_the_safeguarding_lead_highlighted(client, staff_world, app):
     sw = staff_world
+    check = _finish_with_comment(app.test_client(), sw.code_of(2), "Not asked")  # pupil voice is off
+    assert QUESTION not in check.text
     share_results(sw.round, on=False, pupil_voice=True, safeguarding_lead_id=sw.lead.id)
+    login_as(client, sw.teacher)
+    assert client.get(f"/staff/schools/{sw.school.id}/safeguarding-words").status_code == 403
+    login_as(client, sw.other_lead)
+    assert client.get(f"/staff/schools/{sw.school.id}/safeguarding-words").status_code == 404
     login_as(client, sw.lead)
     words = client.get(f"/staff/schools/{sw.school.id}/safeguarding-words")
     client.post(f"/staff/schools/{sw.school.id}/safeguarding-words",
@@ -41,10 +40,12 @@ def test_comments_reach_only_the_safeguarding_lead_highlighted(client, staff_wor
     _finish_with_comment(app.test_client(), sw.code_of(1), "Someone keeps picking on me. I am SCARED at lunch.")
     comments = db.session.scalars(sa.select(PupilComment)).all()
     assert len(comments) == 2
+    assert "Pupil voice (2 new)" in client.get("/staff/review-days").text
     page = client.get("/staff/pupil-voice")
     assert page.status_code == 200 and "Pupil voice" in page.text
     assert page.text.index("SCARED") < page.text.index("I like art")  # the matching comment first
     assert '<mark class="highlight-word">SCARED</mark>' in page.text and "Matches: scared" in page.text
+    assert "Pupil voice (" not in client.get("/staff/review-days").text  # read now
     for other in (sw.admin, sw.teacher, sw.other_lead):
         login_as(client, other)
         text = client.get("/staff/pupil-voice").text
@@ -61,11 +62,3 @@ def test_highlight_matches_whole_words_ignoring_case():
     assert matched == ["scared"]
     assert [p for p, hit in parts if hit] == ["scared", "Scared"]
     assert highlight("nothing here", []) == ([("nothing here", False)], [])
-
-
-def test_safeguarding_words_are_for_leads_of_the_school(client, staff_world):
-    sw = staff_world
-    login_as(client, sw.teacher)
-    assert client.get(f"/staff/schools/{sw.school.id}/safeguarding-words").status_code == 403
-    login_as(client, sw.other_lead)
-    assert client.get(f"/staff/schools/{sw.school.id}/safeguarding-words").status_code == 404
