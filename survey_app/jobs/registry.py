@@ -38,7 +38,8 @@ class JobResult:
 @dataclass
 class JobContext:
     """What a job function is given: the database session, its job row and a way to
-    report progress (`progress(fraction, message)`, fraction from 0 to 1)."""
+    report progress (`progress(fraction, message)`, fraction from 0 to 1). Reporting
+    progress commits the session, so call it only between the job's transactions."""
 
     session: Session
     job: Job

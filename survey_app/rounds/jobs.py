@@ -81,11 +81,10 @@ def import_answers_job(context: JobContext, round_id: int, filename: str, digest
         raise JobRefused(" ".join(exc.errors)) from exc
     if check_digest(check) != digest:
         raise JobRefused(CHANGED)
+    # (No progress inside the import: it is one transaction, and reporting progress commits.)
     progress(0.3, f"Importing {len(check.good)} pupils' answers")
     try:
-        result = import_answer_rows(session, survey_round, check.good, staff, filename, utcnow(),
-                                    progress=lambda done, total: progress(0.3 + 0.7 * done / max(1, total),
-                                                                          f"{done} of {total} pupils"))
+        result = import_answer_rows(session, survey_round, check.good, staff, filename, utcnow())
     except AnswerRefused as refused:
         session.rollback()
         raise JobRefused(refused.message) from refused
