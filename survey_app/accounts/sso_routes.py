@@ -39,10 +39,11 @@ def _refuse(exc: sso.SsoRefused, provider: SsoProvider):
     return redirect(url_for("accounts.sign_in"))
 
 
-@bp.get("/sso/<int:provider_id>/start")
+@bp.get("/sso/start")
 @limiter.limit("30 per minute")
-def sso_start(provider_id: int):
-    provider = db.session.get(SsoProvider, provider_id)
+def sso_start():
+    provider_id = request.args.get("provider", type=int)
+    provider = db.session.get(SsoProvider, provider_id) if provider_id else None
     if provider is None or not provider.active:
         abort(404)
     try:

@@ -93,7 +93,7 @@ def _user(issuer: str, email: str, verified=True) -> str:
 def _flow(client, provider: SsoProvider, sub: str):
     """Start at our sign-in button, sign in at the provider as `sub`, come back: return
     (our answer to the provider's redirect, the callback path we were sent to)."""
-    start = client.get(f"/staff/sso/{provider.id}/start")
+    start = client.get(f"/staff/sso/start?provider={provider.id}")
     assert start.status_code == 302
     query = parse_qs(urlsplit(start.location).query)
     assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
@@ -116,7 +116,8 @@ def _last_refusal() -> dict:
 def test_sign_in_with_provider_then_sign_out_there_too(client, staff_world, provider_url):
     provider = _setup(staff_world, provider_url)
     page = client.get("/staff/sign-in")
-    assert "Sign in with Test Provider" in page.text
+    assert "Sign in with Test Provider" in page.text and f"/staff/sso/start?provider={provider.id}" in page.text
+    assert client.get("/staff/sso/start?provider=999").status_code == 404
     resp, _ = _flow(client, provider, _user(provider_url, "Teacher@example.org"))
     assert resp.status_code == 302 and resp.location.endswith("/staff/")
     home = client.get("/staff/")
