@@ -120,3 +120,10 @@ def test_check_questionnaire_reports_translations(runner, tmp_path):
         result = runner.invoke(args=["check-questionnaire", str(target)])
         assert result.exit_code == 1
         assert f"statements.{PRIMARY.statements[3].id}: missing" in result.output
+
+
+def test_the_shipped_translations_are_complete():
+    shipped = {"ar", "bn", "cy", "es", "pa", "pl", "pt", "ro", "so", "ur"}
+    for q in load_directory(ROOT / "questionnaires"):
+        assert set(q.translations) >= shipped, q.key
+        assert {tr.direction for code, tr in q.translations.items() if code in ("ar", "ur")} == {"rtl"}
