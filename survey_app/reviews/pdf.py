@@ -15,7 +15,7 @@ from fpdf.enums import XPos, YPos
 
 from ..rounds.slips import DEJAVU_DIR
 from .sheets import ConversationSheet, FamilySummary
-from .wording import AREA_WORDS, OUTCOME_WORDS, change_words
+from .wording import AREA_WORDS, OUTCOME_WORDS, attendance_words, change_words, result_words
 
 Progress = Callable[[int, int, str], None]
 MARGIN = 15.0
@@ -119,6 +119,11 @@ def _draw_sheet(doc: _Doc, sheet: ConversationSheet) -> None:
                      f"One thing I want to get better at: {sheet.hope.better_at or dash}"])
     else:
         doc.para("They have not written their hopes yet.")
+    doc.heading("Attendance and attainment")
+    standing = sheet.standing
+    doc.bullets([attendance_words(standing),
+                 *([result_words(s) for s in standing.subjects] if standing and standing.subjects
+                   else ["No attainment imported."])], 9.5)
     doc.heading("Targets from last time")
     doc.bullets(_target_lines(sheet.targets) or ["No targets yet."], 9.5)
     doc.heading("Targets agreed today (area, words, who agreed, steps, review date)")

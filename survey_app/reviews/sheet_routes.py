@@ -18,7 +18,7 @@ from .pdf import family_pdf, sheets_pdf
 from .queries import group_pupils
 from .routes import bp
 from .sheets import conversation_sheet, family_summary
-from .wording import AREA_WORDS, OUTCOME_WORDS, change_words
+from .wording import AREA_WORDS, OUTCOME_WORDS, attendance_words, change_words, result_words
 
 
 def _threshold() -> int:
@@ -46,7 +46,8 @@ def sheet(pupil_id: int):
     pupil = _viewed(pupil_id, "viewed conversation sheet")
     data = conversation_sheet(db.session, pupil, utcnow(), current_scope(), _threshold())
     html = render_template("reviews/sheet.html", sheet=data, areas=AREA_WORDS, outcomes=OUTCOME_WORDS,
-                           change_words=change_words)
+                           change_words=change_words,
+                           attendance_words=attendance_words, result_words=result_words)
     db.session.commit()
     return html
 

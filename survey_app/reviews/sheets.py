@@ -21,6 +21,7 @@ from ..profiles.queries import LearningProfile, learning_profile
 from ..questionnaires import Factor
 from ..scoring.change import ReliableChange, reliable_change
 from ..scoring.strengths import read_scores
+from ..tracking.queries import PupilStanding, pupil_standing
 from .queries import targets_of
 
 
@@ -49,6 +50,8 @@ class ConversationSheet:
     changes: list[FactorChange] = field(default_factory=list)
     hope: PupilHope | None = None
     targets: list[Target] = field(default_factory=list)
+    # Attainment against target and attendance, where the school imported them.
+    standing: PupilStanding | None = None
 
 
 @dataclass
@@ -84,7 +87,8 @@ def conversation_sheet(session: Session, pupil: Pupil, now: datetime, scope: Sco
     latest, reading = _reading(profile)
     _, previous = _latest_two(profile)
     sheet = ConversationSheet(pupil, latest.round.name if latest else None,
-                              previous.round.name if previous else None, targets=targets_of(session, pupil.id))
+                              previous.round.name if previous else None, targets=targets_of(session, pupil.id),
+                              standing=pupil_standing(session, pupil))
     if latest is None:
         return sheet
     sheet.strengths = list(reading.strengths)

@@ -245,3 +245,27 @@ def tracking_list(session: Session, scope, selection: CohortSelection, now: date
             [pt.Subject(s.subject, s.result, s.target, s.versus) for s in row.subjects.values()],
             row.attendance, thresholds.get(row.school_id, {}))
     return TrackingList(list(rows_by_id.values()), factor_list, subjects, thresholds)
+
+
+@dataclass
+class PupilStanding:
+    """One pupil's latest result per subject (against target within its scale) and their
+    latest attendance period: what the tutor's conversation sheet shows beside attitudes."""
+
+    subjects: list[SubjectCell]
+    attendance: float | None
+    attendance_period: tuple[date, date] | None
+
+
+def pupil_standing(session: Session, pupil: Pupil) -> PupilStanding:
+    """Return `pupil`'s standing (the caller has checked that the viewer may see the pupil)."""
+    row = TrackingRow(pupil.id, pupil.upn, pupil.display_name, pupil.year_group, pupil.school_id, "",
+                      pupil.sen, pupil.fsm, pupil.eal)
+    _results(session, {pupil.id: row}, Pupil.id == pupil.id)
+    latest = session.execute(
+        select(AttendancePeriod.starts_on, AttendancePeriod.ends_on, AttendancePeriod.percent)
+        .where(AttendancePeriod.pupil_id == pupil.id)
+        .order_by(AttendancePeriod.ends_on.desc(), AttendancePeriod.id.desc()).limit(1)).first()
+    return PupilStanding(sorted(row.subjects.values(), key=lambda s: s.subject.lower()),
+                         latest.percent if latest else None,
+                         (latest.starts_on, latest.ends_on) if latest else None)

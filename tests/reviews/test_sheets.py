@@ -126,3 +126,31 @@ def test_review_pack_and_family_letter_commands(runner, staff_world, tmp_path):
     result = runner.invoke(args=["family-letter", "--round", str(sw.round_b.id), "--out", str(out)])
     assert result.exit_code == 0 and "Elsewhere Academy" in PdfReader(out).pages[0].extract_text()
     assert runner.invoke(args=["family-letter", "--round", "Nope", "--out", str(out)]).exit_code != 0
+
+
+def test_the_sheet_shows_imported_attendance_and_attainment_against_target(client, runner, staff_world, tmp_path):
+    """Attendance and results come from the school's MIS files, imported with the tracking
+    commands; the sheet (page and PDF) shows them, and a family summary shows none."""
+    sw = staff_world
+    pupil, _ = two_rounds(sw)
+    attainment = tmp_path / "attainment.csv"
+    attainment.write_text("UPN,Subject,Assessment,Date,Result,Target,Prediction,Scale\n"
+                          f"{pupil.upn},Maths,Autumn 2,2026-12-04,6,5,7,GCSE 9-1\n"
+                          f"{pupil.upn},English,Autumn 2,2026-12-04,WTS,EXS,,Working at\n", encoding="utf-8")
+    attendance = tmp_path / "attendance.csv"
+    attendance.write_text(f"UPN,From,To,Attendance %\n{pupil.upn},2026-09-01,2026-11-30,88.5\n", encoding="utf-8")
+    urn = sw.school.urn
+    for command, path in (("import-attainment", attainment), ("import-attendance", attendance)):
+        result = runner.invoke(args=[command, "--school", urn, str(path)])
+        assert result.exit_code == 0, result.output
+    login_as(client, sw.teacher)
+    text = text_of(client.get(f"/staff/pupils/{pupil.id}/sheet").text)
+    assert "Attendance 88.5% from 1 Sep 2026 to 30 Nov 2026" in text
+    assert "Maths (Autumn 2, GCSE 9–1): 6; target 5; prediction 7; above target" in text
+    assert "English (Autumn 2, Working at (WTS/EXS/GDS)): WTS; target EXS; below target" in text
+    pdf = client.get(f"/staff/pupils/{pupil.id}/sheet.pdf")
+    assert pdf.status_code == 200
+    pdf_text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Attendance 88.5%" in pdf_text and "above target" in pdf_text
+    family = client.get(f"/staff/pupils/{pupil.id}/family-summary.pdf")
+    assert "88.5" not in PdfReader(io.BytesIO(family.data)).pages[0].extract_text()
