@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, current_app, render_template
+from flask import Response, abort, current_app, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..accounts.access import current_scope, staff_required
-from ..audit.log import record_export
 from ..db import db
+from ..jobs import enqueue
 from ..models.base import utcnow
 from ..profiles.queries import record_view
 from ..security import no_store
+from .jobs import KINDS, PACK
 from .pdf import family_pdf, sheets_pdf
 from .queries import group_pupils
 from .routes import bp
@@ -78,33 +79,16 @@ def family_summary_pdf(pupil_id: int):
     return _pdf(family_pdf([family_summary(db.session, pupil, utcnow())]), f"family-{pupil.display_name}")
 
 
-def _group_pack(group_id: int, kind: str) -> Response:
-    scope = current_scope()
-    group = scope.group_or_404(db.session, group_id)
-    pupils = group_pupils(db.session, group, scope)
-    now = utcnow()
-    if kind == "sheet":
-        data = sheets_pdf([conversation_sheet(db.session, p, now, scope, _threshold()) for p in pupils],
-                          title=f"Conversation sheets: {group.name}")
-    else:
-        data = family_pdf([family_summary(db.session, p, now) for p in pupils], title=f"Family summaries: {group.name}")
-    record_export(db.session, current_user.id, f"review pack ({kind}, PDF)", group_id=group.id, pupils=len(pupils))
-    db.session.commit()
-    return _pdf(data, f"{kind}s-{group.name}")
-
-
-@bp.get("/groups/<int:group_id>/review-pack/sheets.pdf")
+@bp.post("/groups/<int:group_id>/review-pack/<kind>")
 @staff_required()
-def group_sheets_pdf(group_id: int):
-    """Every pupil's conversation sheet of a group, as one PDF."""
-    return _group_pack(group_id, "sheet")
-
-
-@bp.get("/groups/<int:group_id>/review-pack/family.pdf")
-@staff_required()
-def group_family_pdf(group_id: int):
-    """Every pupil's family summary of a group, as one PDF."""
-    return _group_pack(group_id, "family")
+def group_pack(group_id: int, kind: str):
+    """Queue a group's review pack (kind "sheet" or "family") for the worker; its page shows
+    the progress and offers the PDF when it is made."""
+    if kind not in KINDS:
+        abort(404)
+    group = current_scope().group_or_404(db.session, group_id)
+    job = enqueue(PACK, session=db.session, staff=current_user, group_id=group.id, kind=kind)
+    return redirect(url_for("jobs.job_page", token=job.token))
 
 
 @bp.get("/groups/<int:group_id>/review")

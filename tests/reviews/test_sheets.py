@@ -14,7 +14,7 @@ from survey_app.db import db
 from survey_app.models import AuditEvent, FactorScore, SurveyRound
 from survey_app.models.base import utcnow
 from survey_app.models.reviews import PupilHope, Target, TargetStep
-from tests.conftest import login_as
+from tests.conftest import csrf_from, login_as
 from tests.reviews.support import finish_with_levels
 
 BEFORE = {"preparedness_for_learning": 1, "perceived_learning_capability": 4, "general_work_ethic": 2}
@@ -75,9 +75,10 @@ def test_the_sheet_for_a_pupil_with_two_rounds_hopes_and_targets(client, staff_w
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "viewed conversation sheet", AuditEvent.pupil_id == pupil.id)) == 1
     login_as(client, sw.teacher_b)
-    for url in (f"/staff/pupils/{pupil.id}/sheet", f"/staff/pupils/{pupil.id}/family-summary.pdf",
-                f"/staff/groups/{sw.group.id}/review-pack/sheets.pdf"):
+    for url in (f"/staff/pupils/{pupil.id}/sheet", f"/staff/pupils/{pupil.id}/family-summary.pdf"):
         assert client.get(url).status_code == 404, url
+    token = csrf_from(client.get("/staff/").text)
+    assert client.post(f"/staff/groups/{sw.group.id}/review-pack/sheet", data={"csrf_token": token}).status_code == 404
 
 
 def test_the_family_summary_has_no_number_from_the_scores_and_no_band(client, staff_world):
@@ -154,3 +155,27 @@ def test_the_sheet_shows_imported_attendance_and_attainment_against_target(clien
     assert "Attendance 88.5%" in pdf_text and "above target" in pdf_text
     family = client.get(f"/staff/pupils/{pupil.id}/family-summary.pdf")
     assert "88.5" not in PdfReader(io.BytesIO(family.data)).pages[0].extract_text()
+
+
+def test_a_groups_review_pack_is_made_by_the_job_queue(client, staff_world):
+    """The batch PDF of a group is a queued job (the tests' queue runs it at once); its page
+    offers the PDF, one page or more per pupil; a kind that does not exist is not found."""
+    from survey_app.models import Job
+
+    sw = staff_world
+    two_rounds(sw)
+    login_as(client, sw.teacher)
+    page = client.get(f"/staff/groups/{sw.group.id}/review")
+    assert "All conversation sheets (PDF)" in page.text and 'method="post"' in page.text
+    token = csrf_from(page.text)
+    started = client.post(f"/staff/groups/{sw.group.id}/review-pack/sheet", data={"csrf_token": token})
+    assert started.status_code == 302 and "/staff/jobs/" in started.headers["Location"]
+    job = db.session.scalar(sa.select(Job).order_by(Job.id.desc()))
+    assert job.kind == "reviews.pack" and job.status == "done", (job.status, job.message)
+    pdf = client.get(f"/staff/jobs/{job.token}/download")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    pages = PdfReader(io.BytesIO(pdf.data)).pages
+    assert len(pages) >= len(sw.group.pupils)
+    assert any("Conversation sheet: Ada Tester" in p.extract_text() for p in pages)
+    assert client.post(f"/staff/groups/{sw.group.id}/review-pack/nonsense",
+                       data={"csrf_token": token}).status_code == 404
