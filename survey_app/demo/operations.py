@@ -37,6 +37,7 @@ from ..pupil.answers import sequence_now, store_scores
 from ..pupil.codes import issue_codes
 from ..questionnaires import Questionnaire
 from ..questionnaires.store import definition_of, sync_directory
+from ..questionnaires.translations import translation_files
 
 PARTNERSHIP = "Riverside Learning Partnership"
 DEMO_ADMIN = "admin@demo.example.org"
@@ -174,10 +175,14 @@ def build_demo_data(
     progress(f"Flag: Mentored ({MENTORED} pupils)")
     answers_written = 0
     rounds = []
+    # The demo offers every shipped translation (all drafts so far), so the languages can
+    # be tried at once: `/?lang=cy`, `/?lang=ur`.
+    languages = [path.name.split(".")[1] for path in translation_files(questionnaire_dir, secondary.key)]
     for name, phase, opens, closes, shift in plan:
         survey_round = SurveyRound(
             name=name, phase=phase, questionnaire_version_id=secondary.id, opens_at=opens,
             closes_at=closes, mode="page", partnership_id=partnership.id,
+            languages=languages, allow_draft_languages=True,
         )
         survey_round.groups = list(groups)
         session.add(survey_round)

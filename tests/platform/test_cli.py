@@ -27,7 +27,11 @@ def test_check_questionnaire_good(runner):
     result = runner.invoke(args=["check-questionnaire", str(ROOT / "questionnaires/pass9-secondary.toml")])
     assert result.exit_code == 0
     assert "OK" in result.output and "50 statements" in result.output and "9 factors" in result.output
-    assert len(result.output.strip().splitlines()) == 1
+    # One line for the questionnaire, then one for each of its translations (all checked).
+    first, *translations = result.output.strip().splitlines()
+    assert "pass9-secondary v1.1.0" in first and "pupil and family wording for 9 of 9 factors" in first
+    assert len(translations) == len(list((ROOT / "questionnaires/translations").glob("pass9-secondary.*.toml"))) >= 10
+    assert all(": OK: " in line and "50 statements" in line for line in translations)
 
 
 def test_check_questionnaire_bad(runner, tmp_path):
