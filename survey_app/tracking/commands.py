@@ -115,7 +115,8 @@ def _group_id(ident: str) -> int:
               help="The file to write: .csv or .xlsx.")
 def export_tracking(group: str | None, urn: str | None, year: int | None, out: Path) -> None:
     """Write the tracking list (pupils, attitudes, attainment against target, attendance,
-    interventions, and each pattern with the reason) for a group, a school or a year group."""
+    interventions, open targets, and each pattern with the reason) for a group, a school or
+    a year group."""
     if group is None and urn is None and year is None:
         _fail("Choose the pupils: --group, --school or --year (they combine).")
     if out.suffix.lower() not in (".csv", ".xlsx"):

@@ -1,8 +1,8 @@
 """The tracking list: one row per pupil of a selection, attitudes beside attainment,
-attendance, open interventions and the patterns that pick the pupil out.
+attendance, open interventions, open targets and the patterns that pick the pupil out.
 
 A fixed number of queries whatever the number of pupils (pupils, flags, responses, factor
-scores, results, attendance, interventions, thresholds, and the round statistics behind
+scores, results, attendance, interventions, open targets, thresholds, and the round statistics behind
 reliable change once per earlier round); the rows are plain data for the page, the
 exports and the command line. Only pupils the viewer may see one by one are listed, so no
 figure here is an aggregate.
@@ -32,6 +32,7 @@ from ..models import (
     SurveyRound,
     pupil_flag_members,
 )
+from ..models.reviews import Target
 from ..models.tracking import intervention_members
 from ..profiles.queries import rci_bases
 from ..questionnaires.store import definition_of
@@ -40,6 +41,10 @@ from . import patterns as pt
 from .scales import SCALE_NAMES, against_target
 
 OPEN_STATUSES = ("planned", "active")
+# A target's area as the list shows it (the reviews area words these for its own pages; the
+# tracking list cannot import it, since reviews imports tracking).
+TARGET_AREAS = {"attendance": "Attendance", "behaviour": "Behaviour", "homework": "Homework",
+                "subject": "Subject", "factor": "Attitude"}
 CHUNK = 900
 
 
@@ -88,6 +93,7 @@ class TrackingRow:
     attendance: float | None = None
     attendance_period: tuple[date, date] | None = None
     interventions: list[tuple[int, str]] = field(default_factory=list)  # (id, title), open ones
+    targets: list[str] = field(default_factory=list)  # open targets in words, soonest review first
     patterns: list[pt.Hit] = field(default_factory=list)
 
 
@@ -238,6 +244,12 @@ def tracking_list(session: Session, scope, selection: CohortSelection, now: date
             .join(Pupil, Pupil.id == intervention_members.c.pupil_id)
             .where(condition, Intervention.status.in_(OPEN_STATUSES)).order_by(Intervention.review_on)):
         rows_by_id[pupil_id].interventions.append((iid, title))
+    factor_names = dict(factor_list)
+    for pupil_id, area, detail, words, review_on in session.execute(
+            select(Target.pupil_id, Target.area, Target.detail, Target.words, Target.review_on)
+            .join(Pupil, Pupil.id == Target.pupil_id)
+            .where(condition, Target.outcome.is_(None)).order_by(Target.review_on, Target.id)):
+        rows_by_id[pupil_id].targets.append(target_words(area, detail, words, review_on, factor_names))
     thresholds = thresholds_for(session, sorted({r.school_id for r in rows_by_id.values()}))
     for row in rows_by_id.values():
         row.patterns = pt.find_patterns(
@@ -245,6 +257,19 @@ def tracking_list(session: Session, scope, selection: CohortSelection, now: date
             [pt.Subject(s.subject, s.result, s.target, s.versus) for s in row.subjects.values()],
             row.attendance, thresholds.get(row.school_id, {}))
     return TrackingList(list(rows_by_id.values()), factor_list, subjects, thresholds)
+
+
+def target_words(area: str, detail: str | None, words: str, review_on: date,
+                 factor_names: dict[str, str] | None = None) -> str:
+    """Return an open target in short words: "Attendance: Be in school every day (review
+    12 Jan 2027)"; a subject's target is headed by the subject, an attitude's by its factor."""
+    if area == "subject" and detail:
+        head = detail
+    elif area == "factor" and detail:
+        head = (factor_names or {}).get(detail, detail)
+    else:
+        head = TARGET_AREAS.get(area, area)
+    return f"{head}: {words} (review {review_on.day} {review_on:%b %Y})"
 
 
 @dataclass

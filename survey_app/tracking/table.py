@@ -70,7 +70,8 @@ def columns_of(tracking: TrackingList, detailed: bool = False) -> list[Column]:
                      Column(f"s:{subject}:point", f"{subject} assessment")]
         else:
             cols.append(Column(f"s:{subject}", subject, kind="subject"))
-    cols += [Column("attendance", "Attendance %", True), Column("interventions", "Open interventions")]
+    cols += [Column("attendance", "Attendance %", True), Column("interventions", "Open interventions"),
+             Column("targets", "Open targets")]
     if detailed:
         cols += [Column("patterns", "Patterns", kind="pattern")]
         cols += [Column(f"p:{p.key}", f"{p.name}: why") for p in pt.PATTERNS]
@@ -85,6 +86,7 @@ SIMPLE = {
     "sen": lambda r: SEN.get(r.sen, r.sen), "fsm": lambda r: "FSM" if r.fsm else "",
     "eal": lambda r: "EAL" if r.eal else "", "flags": lambda r: ", ".join(r.flags),
     "round": lambda r: r.round_name or "", "interventions": lambda r: "; ".join(t for _, t in r.interventions),
+    "targets": lambda r: "; ".join(r.targets),
 }
 
 
