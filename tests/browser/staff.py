@@ -132,9 +132,9 @@ def staff_tour(page: Page, world, roster: Path) -> Iterator[str]:
     expect(page.locator("p.error")).to_have_count(2)
     yield "pupil-edit-errors"
 
-    visit(page, f"/staff/schools/import?school={school.id}", "Import pupils from a CSV roster")
+    visit(page, f"/staff/schools/import?school={school.id}", "Import pupils from a roster")
     yield "roster-upload"
-    page.get_by_label("Roster file (CSV)").set_input_files(roster)
+    page.get_by_label("Roster file (CSV, OneRoster ZIP or CTF XML)").set_input_files(roster)
     page.get_by_role("button", name="Upload and check").click()
     expect(page.locator("h1")).to_have_text(f"Check the import into {school.name}")
     expect(page.locator("#bad-title")).to_be_visible()

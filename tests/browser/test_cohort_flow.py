@@ -8,6 +8,7 @@ import io
 import os
 import re
 import struct
+import uuid
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
@@ -21,12 +22,34 @@ from survey_app.accounts.scope import Scope
 from survey_app.cohort.build import cohort_report
 from survey_app.cohort.selection import CohortSelection, Split
 from survey_app.db import db
+from survey_app.extensions import limiter
 from survey_app.models.base import utcnow
 from tests.browser.staff import collect_axe, sign_in_staff, start_axe
 from tests.browser.support import save_screenshot
 from tests.cohort_data import add_pupils, add_rounds, fill
+from tests.conftest import _reset_tables, make_test_app
+from tests.jobs.conftest import Worker
 
 SHOTS = Path(os.environ["SCREENSHOT_DIR"]) if os.environ.get("SCREENSHOT_DIR") else None
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """The app queueing its exports for a real worker process (`flask worker`), as in use:
+    the PDF report and the ZIP are made by the worker while the page shows the progress."""
+    settings = {"JOBS_QUEUE": "sqlite", "JOBS_SQLITE_PATH": str(tmp_path / "jobs.sqlite3"),
+                "JOBS_QUEUE_NAME": f"browser-{uuid.uuid4().hex[:8]}", "SQLALCHEMY_DATABASE_URI": database_url}
+    app = make_test_app(database_url, **settings)
+    with app.app_context():
+        _reset_tables(database_url)
+        limiter.reset()
+        worker = Worker(settings, tmp_path / "worker.log")
+        try:
+            yield app
+        finally:
+            worker.stop()
+            db.session.remove()
+            db.engine.dispose()
 
 
 def png_size(data: bytes) -> tuple[int, int]:

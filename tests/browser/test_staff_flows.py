@@ -39,10 +39,10 @@ def test_lead_imports_a_roster_with_bad_rows(app, new_context, tmp_path):
     sign_in_staff(page, world.lead.email)
     page.get_by_role("navigation", name="Staff sections").get_by_role("link", name="Schools and pupils").click()
     expect(page.get_by_role("heading", name="Schools and pupils", exact=True)).to_be_visible()
-    page.get_by_role("link", name="Import pupils from a CSV roster").click()
-    expect(page.get_by_role("heading", name="Import pupils from a CSV roster")).to_be_visible()
+    page.get_by_role("link", name="Import pupils from a roster").click()
+    expect(page.get_by_role("heading", name="Import pupils from a roster")).to_be_visible()
     page.get_by_label("School").select_option(label="Test School (URN 100001)")
-    page.get_by_label("Roster file (CSV)").set_input_files(roster)
+    page.get_by_label("Roster file (CSV, OneRoster ZIP or CTF XML)").set_input_files(roster)
     page.get_by_role("button", name="Upload and check").click()
 
     # The preview: three to add, four refused with their row numbers and reasons.
