@@ -182,7 +182,7 @@ def sso_save_rule():
     form.place.choices = ops.place_options(db.session)
     if form.validate_on_submit():
         place = ops.place_from_key(db.session, form.place.data)
-        save_rule(db.session, current_user._get_current_object(), place, form.domains.data.split(),
+        save_rule(db.session, current_user._get_current_object(), place, (form.domains.data or "").split(),
                   form.password_sign_in.data)
         db.session.commit()
         flash(f"The sign-in rule for {place.label} is saved.", "success")

@@ -4,6 +4,8 @@ with range requests to the pupils taking that questionnaire and to staff."""
 
 from __future__ import annotations
 
+import io
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
@@ -120,6 +122,10 @@ def _may_receive(row: MediaFile) -> bool:
     return known is not None and instrument_of_version(db.session, known[1]) == row.instrument
 
 
+# Files up to this size are read into memory to be sent (see media_file).
+IN_MEMORY_BYTES = 8 * 1024 * 1024
+
+
 @bp.get("/media/<int:file_id>")
 def media_file(file_id: int):
     """One recorded or signed file, with range requests (206, 416); 404 to anyone else."""
@@ -135,6 +141,10 @@ def media_file(file_id: int):
         response = error_response(416, "That part of the file does not exist.")
         response.headers["Content-Range"] = f"bytes */{size}"
         return response
-    response = send_file(path, mimetype=row.content_type, conditional=True, etag=row.sha256, max_age=0)
+    # Short recordings and clips are sent from memory, so no open file outlives a request the
+    # browser breaks off (media elements often do); longer files stream from disk.
+    body = io.BytesIO(path.read_bytes()) if size <= IN_MEMORY_BYTES else path
+    response = send_file(body, mimetype=row.content_type, conditional=True, etag=row.sha256, max_age=0,
+                         last_modified=path.stat().st_mtime)
     response.headers["Cache-Control"] = "private, max-age=0, must-revalidate"
     return response
