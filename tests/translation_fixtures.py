@@ -12,7 +12,7 @@ from survey_app.questionnaires import Questionnaire
 ROOT = Path(__file__).resolve().parent.parent
 
 NAMES = {"cy": ("Cymraeg", "ltr"), "ur": ("اردو", "rtl"), "ar": ("العربية", "rtl"),
-         "pl": ("polski", "ltr")}
+         "pl": ("polski", "ltr"), "de": ("Deutsch", "ltr")}
 
 
 def _s(text: str) -> str:

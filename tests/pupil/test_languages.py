@@ -18,11 +18,12 @@ from tests.translation_fixtures import questionnaire_dir
 
 @pytest.fixture
 def world(app, tmp_path):
-    """A round of pass9-secondary offering Welsh (reviewed), Urdu and Polish (drafts)."""
+    """A round of pass9-secondary offering Welsh (reviewed), Urdu, Polish and German (drafts;
+    German has translated statements but no catalog of the page's words)."""
     world = World(app)
-    app.config["QUESTIONNAIRE_DIR"] = str(
-        questionnaire_dir(tmp_path, world.q, {"cy": "reviewed", "ur": "draft", "pl": "draft"}))
-    world.round.languages = ["cy", "ur", "pl"]
+    app.config["QUESTIONNAIRE_DIR"] = str(questionnaire_dir(
+        tmp_path, world.q, {"cy": "reviewed", "ur": "draft", "pl": "draft", "de": "draft"}))
+    world.round.languages = ["cy", "ur", "pl", "de"]
     world.round.allow_draft_languages = True
     db.session.commit()
     return world
@@ -37,7 +38,8 @@ def response_language() -> str:
 
 
 @pytest.mark.parametrize(("code", "direction", "welcome", "not_found"), [
-    ("ur", "rtl", "خوش آمدید", "صفحہ نہیں ملا"), ("cy", "ltr", "Croeso", "Heb ddod o hyd i'r dudalen")])
+    ("ur", "rtl", "خوش آمدید", "صفحہ نہیں ملا"), ("cy", "ltr", "Croeso", "Heb ddod o hyd i'r dudalen"),
+    ("pl", "ltr", "Witaj", "Nie znaleziono strony")])
 def test_lang_in_the_address_follows_the_pupil_from_sign_in_to_thanks(client, world, code,
                                                                       direction, welcome, not_found):
     start = client.get(f"/?lang={code}")
@@ -106,13 +108,13 @@ def test_a_draft_chosen_before_sign_in_gives_english_when_the_round_refuses_it(c
 
 
 def test_statements_without_a_page_catalog_carry_their_own_lang(client, world):
-    client.get("/?lang=pl")
+    client.get("/?lang=de")
     survey = sign_in_pupil(client, world.code_of(0))
-    # Polish statements, English buttons: the page is English, each text says it is Polish.
+    # German statements, English buttons: the page is English, each text says it is German.
     assert html_tag(survey.text) == '<html lang="en-GB" dir="ltr">'
     first = world.q.statements[0]
-    assert f'<span class="statement-text" lang="pl" dir="ltr">pl: {first.text}</span>' in survey.text
-    assert 'data-speak-lang="pl"' in survey.text and "Next" in survey.text
+    assert f'<span class="statement-text" lang="de" dir="ltr">de: {first.text}</span>' in survey.text
+    assert 'data-speak-lang="de"' in survey.text and "Next" in survey.text
 
 
 def test_an_unknown_language_is_refused_and_changes_nothing(client, world):
