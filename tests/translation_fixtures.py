@@ -20,7 +20,11 @@ def _s(text: str) -> str:
 
 
 def translation_toml(q: Questionnaire, lang: str, status: str = "draft", **changes) -> str:
-    """Return a complete translation file of `q` whose texts read "<lang>: English"."""
+    """Return a complete translation file of `q` whose texts read "<lang>: English".
+
+    `changes` replaces settings (None leaves one out) and table entries; `factors` maps a
+    factor key to {text name: value (None leaves it out)}, or to None to leave its table
+    out; a key the questionnaire does not have adds that table."""
     language = lang
     name, direction = NAMES.get(language, (language, "ltr"))
     settings = {
@@ -30,6 +34,7 @@ def translation_toml(q: Questionnaire, lang: str, status: str = "draft", **chang
         "reviewed_on": "2026-12-01" if status == "reviewed" else "",
         "title": f"{language}: {q.title}", "introduction": f"{language}: {q.introduction}",
         "closing": f"{language}: {q.closing}",
+        "voice_question": f"{language}: {q.voice_question}" if q.voice_question else None,
     }
     settings.update({k: v for k, v in changes.items() if k in settings})
     lines = [f"{k} = {_s(v)}" for k, v in settings.items() if v is not None]
@@ -42,6 +47,24 @@ def translation_toml(q: Questionnaire, lang: str, status: str = "draft", **chang
         entries.update(changes.get(table, {}))
         lines.append(f"[{table}]")
         lines += [f"{_s(k)} = {_s(v)}" for k, v in entries.items() if v is not None]
+    factors = changes.get("factors", {})
+    for f in q.factors:
+        texts = {"strength": f.strength, "invitations": list(f.invitations),
+                 "family_strength": f.family_strength, "family_focus": f.family_focus,
+                 "family_help": list(f.family_help)}
+        texts = {k: [f"{language}: {t}" for t in v] if isinstance(v, list) else f"{language}: {v}"
+                 for k, v in texts.items() if v}
+        if f.key in factors and factors[f.key] is None:
+            continue  # a factor's table left out
+        texts.update(factors.get(f.key, {}))
+        if not texts:
+            continue
+        lines.append(f"[factors.{f.key}]")
+        lines += [f"{k} = {_s(v)}" for k, v in texts.items() if v is not None]
+    for key, texts in factors.items():
+        if texts and key not in {f.key for f in q.factors}:
+            lines.append(f"[factors.{key}]")
+            lines += [f"{k} = {_s(v)}" for k, v in texts.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -118,11 +118,15 @@ def round_translations(survey_round: SurveyRound) -> tuple[Questionnaire, dict[s
 
 
 def _signed_in_round(data: dict | None) -> SurveyRound | None:
+    """The round of the signed-in pupil, or of the finished response whose "My results"
+    this browser shows; None before sign-in."""
     code_id = data.get("code_id") if data else None
-    if not isinstance(code_id, int):
-        return None
-    access = db.session.get(AccessCode, code_id)
-    return access.round if access is not None else None
+    if isinstance(code_id, int):
+        access = db.session.get(AccessCode, code_id)
+        return access.round if access is not None else None
+    response_id = state.results_response_id() if data is None else None
+    response = db.session.get(Response, response_id) if response_id is not None else None
+    return response.round if response is not None else None
 
 
 def prepare() -> None:

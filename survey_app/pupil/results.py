@@ -1,9 +1,9 @@
 """"My results": what a pupil sees of their own answers when a round shares them.
 
-Strengths first, in the pupil's words from the questionnaire, then a few questions for
-the factors to think about; never a score, a band name or another pupil. A round shares
-nothing unless staff turn it on (RoundReviewSettings.show_results). The pupil's hopes are
-saved for their tutor.
+Strengths first, in the pupil's words from the questionnaire (in the pupil's language when
+they use a translation), then a few questions for the factors to think about; never a
+score, a band name or another pupil. A round shares nothing unless staff turn it on
+(RoundReviewSettings.show_results). The pupil's hopes are saved for their tutor.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from ..models import FactorScore, Response
 from ..models.reviews import PupilHope, RoundReviewSettings
 from ..questionnaires import Questionnaire
 from ..questionnaires.store import definition_of
+from ..questionnaires.translations import Translation, localised
 from ..scoring.strengths import Reading, read_scores
 
 
@@ -35,14 +36,20 @@ def results_shared(session: Session, round_id: int) -> bool:
         select(RoundReviewSettings.show_results).where(RoundReviewSettings.round_id == round_id)))
 
 
-def results_for(session: Session, response_id: int, now: datetime) -> PupilResults | None:
+def results_for(session: Session, response_id: int, now: datetime,
+                translation: Translation | None = None) -> PupilResults | None:
     """Return what the pupil of a finished response may see, or None when the response is
-    not finished, its round is not open at `now`, or the round does not share results."""
+    not finished, its round is not open at `now`, or the round does not share results.
+
+    With the `translation` of the response's questionnaire the pupil uses, the strengths
+    and questions are worded in its language (another instrument's is ignored)."""
     response = session.get(Response, response_id)
     if (response is None or response.finished_at is None or response.round.state(now) != "open"
             or not results_shared(session, response.round_id)):
         return None
     q = definition_of(response.questionnaire)
+    if translation is not None and translation.instrument == q.key:
+        q = localised(q, translation)
     scores = {s.factor: (s.score, s.band) for s in session.scalars(
         select(FactorScore).where(FactorScore.response_id == response.id))}
     hope = session.scalar(select(PupilHope).where(

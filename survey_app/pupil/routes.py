@@ -365,7 +365,8 @@ def _results_after_sign_in(access):
 def results():
     """"My results": strengths first, questions to think about, and the pupil's hopes."""
     response_id = state.results_response()
-    found = results_for(db.session, response_id, utcnow()) if response_id else None
+    found = (results_for(db.session, response_id, utcnow(), language.current().translation)
+             if response_id else None)
     if found is None:
         state.sign_out()
         return redirect(url_for("pupil.start"))

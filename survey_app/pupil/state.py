@@ -137,6 +137,14 @@ def show_results(response_id: int) -> None:
     session[RESULTS_KEY] = {"response_id": response_id, "seen": time.time()}
 
 
+def results_response_id() -> int | None:
+    """Return the response whose "My results" this browser holds, without touching the
+    session (results_response checks it and keeps it alive)."""
+    data = session.get(RESULTS_KEY)
+    response_id = data.get("response_id") if isinstance(data, dict) else None
+    return response_id if isinstance(response_id, int) else None
+
+
 def results_response() -> int | None:
     """Return the response whose "My results" this browser may see, or None (and forget
     it) when there is none or it has been left idle too long."""

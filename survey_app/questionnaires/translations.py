@@ -2,11 +2,14 @@
 language (`questionnaires/translations/<instrument>.<language>.toml`).
 
 A translation is checked against the questionnaire it translates: every statement, every
-easy wording and every answer label must be there, the language code must be a real one
+easy wording and every answer label must be there, and the pupil and family texts the
+questionnaire has (its `voice_question`; per factor a `[factors.<key>]` table of
+`strength`, `invitations`, `family_strength`, `family_focus`, `family_help`, lists as long
+as the English ones), the language code must be a real one
 (known to Babel's copy of the Unicode CLDR), the version must be the questionnaire's, and
 a `reviewed` translation names its reviewer and the date. `localised()` returns the
-questionnaire with the translated texts in place of the English ones; ids, factors and
-scoring stay as they are, so answers given in any language are scored alike.
+questionnaire with the translated texts in place of the English ones; ids, factor keys,
+cut-offs and scoring stay as they are, so answers given in any language are scored alike.
 
 Core: no Flask and no area imports.
 """
@@ -24,7 +27,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 
-from .definition import Questionnaire, QuestionnaireError, ScaleOption
+from .definition import Factor, Questionnaire, QuestionnaireError, ScaleOption
 
 SOURCE_LANGUAGE = "en"
 STATUSES = ("draft", "reviewed")
@@ -33,9 +36,24 @@ DIRECTIONS = ("ltr", "rtl")
 CODE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$")
 KNOWN_SETTINGS = {
     "instrument", "instrument_version", "language", "language_name", "direction", "status",
-    "reviewer", "reviewed_on", "title", "introduction", "closing", "scale", "statements", "easy",
+    "reviewer", "reviewed_on", "title", "introduction", "closing", "voice_question", "scale",
+    "statements", "easy", "factors",
 }
+# A factor's pupil and family texts a translation gives: text or list, and what a list holds.
+FACTOR_TEXTS = {"strength": None, "invitations": "questions", "family_strength": None,
+                "family_focus": None, "family_help": "tips"}
 DIRECTORY = "translations"
+
+
+@dataclass(frozen=True)
+class FactorTexts:
+    """One factor's pupil and family texts in a translation (those the English has)."""
+
+    strength: str = ""
+    invitations: tuple[str, ...] = ()
+    family_strength: str = ""
+    family_focus: str = ""
+    family_help: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,8 @@ class Translation:
     scale: Mapping[int, str] = field(repr=False)
     statements: Mapping[str, str] = field(repr=False)
     easy: Mapping[str, str] = field(repr=False)
+    voice_question: str = ""
+    factors: Mapping[str, FactorTexts] = field(default_factory=dict, repr=False)
 
     @property
     def is_draft(self) -> bool:
@@ -64,8 +84,9 @@ class Translation:
     def summary(self) -> str:
         """Return a one-line description for the CLI."""
         who = f", reviewed by {self.reviewer} on {self.reviewed_on}" if not self.is_draft else ""
+        factors = f", pupil and family texts for {len(self.factors)} factors" if self.factors else ""
         return (f"{self.language} {self.language_name} ({self.status}{who}), {self.direction}, "
-                f"{len(self.statements)} statements")
+                f"{len(self.statements)} statements{factors}")
 
 
 def language_direction(code: str) -> str | None:
@@ -106,7 +127,8 @@ def parse_translation(data: Any, q: Questionnaire, source: str = "<translation>"
     """Return the translation of `q` described by `data` (a parsed TOML dict).
 
     Refuses (QuestionnaireError) with every problem found: a missing or unknown statement,
-    easy wording or answer label, an unknown language code, a version other than `q`'s, a
+    easy wording, answer label, voice question or factor text (or a list of another length
+    than the English), an unknown language code, a version other than `q`'s, a
     reviewed translation without reviewer and date, a setting it does not know.
     """
     if not isinstance(data, dict):
@@ -163,11 +185,15 @@ def parse_translation(data: Any, q: Questionnaire, source: str = "<translation>"
     title = text("title")
     introduction = text("introduction", required=bool(q.introduction))
     closing = text("closing", required=bool(q.closing))
+    voice_question = text("voice_question", required=bool(q.voice_question))
+    if voice_question and not q.voice_question:
+        errors.append("voice_question: the questionnaire asks no voice question")
 
     scale = _table(data, "scale", [str(o.value) for o in q.scale], errors)
     statements = _table(data, "statements", [s.id for s in q.statements], errors)
     easy = _table(data, "easy", [s.id for s in q.statements if s.easy], errors,
                   optional=not any(s.easy for s in q.statements))
+    factors = _factor_tables(data.get("factors"), q.factors, errors)
     for extra in sorted(set(data) - KNOWN_SETTINGS):
         errors.append(f"{extra}: unknown setting (check the spelling)")
     if errors:
@@ -177,6 +203,7 @@ def parse_translation(data: Any, q: Questionnaire, source: str = "<translation>"
         language_name=language_name, direction=direction, status=status, reviewer=reviewer,
         reviewed_on=reviewed_on, title=title, introduction=introduction, closing=closing,
         scale={int(k): v for k, v in scale.items()}, statements=statements, easy=easy,
+        voice_question=voice_question, factors=factors,
     )
 
 
@@ -200,6 +227,58 @@ def _table(data: dict, name: str, wanted: list[str], errors: list[str],
             out[key] = value.strip()
     for key in sorted(set(raw) - set(wanted)):
         errors.append(f"{name}.{key}: the questionnaire has no such {_what(name)}")
+    return out
+
+
+def _factor_tables(raw: Any, factors: tuple[Factor, ...], errors: list[str]
+                   ) -> dict[str, FactorTexts]:
+    """Return {factor key: its translated texts} from the [factors.<key>] tables, recording
+    each missing table, missing, empty or unknown text, list of the wrong length and
+    unknown factor. A factor whose English has none of the texts needs no table."""
+    wanted = {f.key: {name: getattr(f, name) for name in FACTOR_TEXTS if getattr(f, name)}
+              for f in factors}
+    wanted = {key: texts for key, texts in wanted.items() if texts}
+    if raw is None and not wanted:
+        return {}
+    if not isinstance(raw, dict):
+        errors.append("[factors]: missing (give one [factors.<key>] table per factor, "
+                      "with its pupil and family texts)")
+        return {}
+    out: dict[str, FactorTexts] = {}
+    for key, english in wanted.items():
+        table = raw.get(key)
+        if not isinstance(table, dict):
+            errors.append(f"[factors.{key}]: missing" if table is None
+                          else f"factors.{key}: must be a table of texts")
+            continue
+        found: dict[str, Any] = {}
+        for name, source in english.items():
+            value, place = table.get(name), f"factors.{key}.{name}"
+            if value is None:
+                errors.append(f"{place}: missing")
+            elif FACTOR_TEXTS[name] is None:
+                if not isinstance(value, str) or not value.strip():
+                    errors.append(f"{place}: must be non-empty text")
+                else:
+                    found[name] = value.strip()
+            elif not (isinstance(value, list)
+                      and all(isinstance(v, str) and v.strip() for v in value)):
+                errors.append(f"{place}: must be a list of non-empty texts")
+            elif len(value) != len(source):
+                errors.append(f"{place}: give {len(source)} {FACTOR_TEXTS[name]}, "
+                              "as the English does")
+            else:
+                found[name] = tuple(v.strip() for v in value)
+        for name in sorted(set(table) - set(english)):
+            errors.append(f"factors.{key}.{name}: " + (
+                "the questionnaire has no such text for this factor" if name in FACTOR_TEXTS
+                else "unknown text (check the spelling)"))
+        out[key] = FactorTexts(**found)
+    known = {f.key for f in factors}
+    for key in sorted(set(raw) - set(wanted)):
+        errors.append(f"factors.{key}: " + ("the questionnaire has no such factor"
+                                            if key not in known else
+                                            "the questionnaire has no texts for this factor"))
     return out
 
 
@@ -247,19 +326,29 @@ def with_translations(q: Questionnaire, translations: Mapping[str, Translation])
 
 
 def localised(q: Questionnaire, tr: Translation) -> Questionnaire:
-    """Return `q` with the pupil-facing texts of `tr`; ids, factors, scoring and the content
-    hash (which names the version answers belong to) stay the same."""
+    """Return `q` with the pupil-facing texts of `tr` (statements, answers, voice question,
+    each factor's pupil and family texts); ids, factor keys and names, cut-offs, scoring
+    and the content hash (which names the version answers belong to) stay the same."""
     statements = tuple(
         dataclasses.replace(s, text=tr.statements[s.id],
                             easy=tr.easy.get(s.id) if s.easy else None)
         for s in q.statements
     )
+    factors = tuple(_localised_factor(f, tr.factors.get(f.key)) for f in q.factors)
     return dataclasses.replace(
         q, title=tr.title, introduction=tr.introduction or q.introduction,
-        closing=tr.closing or q.closing,
+        closing=tr.closing or q.closing, voice_question=tr.voice_question or q.voice_question,
+        factors=factors,
         scale=tuple(ScaleOption(o.value, tr.scale[o.value]) for o in q.scale),
         statements=statements, language=tr.language, direction=tr.direction,
     )
+
+
+def _localised_factor(f: Factor, texts: FactorTexts | None) -> Factor:
+    if texts is None:
+        return f
+    return dataclasses.replace(f, **{name: getattr(texts, name) for name in FACTOR_TEXTS
+                                     if getattr(texts, name)})
 
 
 _cache: dict[tuple[str, str, str], tuple[tuple, dict[str, Translation]]] = {}

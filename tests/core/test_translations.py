@@ -52,6 +52,74 @@ def test_unknown_statements_answer_values_and_settings_are_errors():
     assert any("unknown setting" in e for e in _errors(PRIMARY, 'colour = "red"\n' + text))
 
 
+def test_the_factor_texts_and_voice_question_are_localised():
+    tr = parse_translation(tomllib.loads(translation_toml(PRIMARY, "cy")), PRIMARY)
+    q = localised(PRIMARY, tr)
+    assert q.voice_question == "cy: " + PRIMARY.voice_question
+    for english, welsh in zip(PRIMARY.factors, q.factors, strict=True):
+        assert (welsh.key, welsh.name, welsh.cutoffs) == (english.key, english.name, english.cutoffs)
+        assert welsh.strength == "cy: " + english.strength
+        assert welsh.invitations == tuple("cy: " + t for t in english.invitations)
+        assert welsh.family_strength == "cy: " + english.family_strength
+        assert welsh.family_focus == "cy: " + english.family_focus
+        assert welsh.family_help == tuple("cy: " + t for t in english.family_help)
+
+
+def test_a_missing_factor_table_or_text_is_an_error():
+    first, second = PRIMARY.factors[0].key, PRIMARY.factors[1].key
+    errors = _errors(PRIMARY, translation_toml(PRIMARY, "cy", factors={
+        first: None, second: {"family_focus": None, "strength": " "}}))
+    assert errors == [f"[factors.{first}]: missing", f"factors.{second}.strength: must be non-empty text",
+                      f"factors.{second}.family_focus: missing"]
+    text = translation_toml(PRIMARY, "cy").split("[factors.", 1)[0]
+    assert _errors(PRIMARY, text) == [
+        "[factors]: missing (give one [factors.<key>] table per factor, with its pupil and family texts)"]
+
+
+def test_a_list_of_another_length_than_the_english_is_an_error():
+    key = PRIMARY.factors[2].key
+    assert len(PRIMARY.factors[2].invitations) == 2
+    errors = _errors(PRIMARY, translation_toml(PRIMARY, "cy", factors={key: {
+        "invitations": ["one"], "family_help": ["a", "b", "c"]}}))
+    assert errors == [f"factors.{key}.invitations: give 2 questions, as the English does",
+                      f"factors.{key}.family_help: give 2 tips, as the English does"]
+    errors = _errors(PRIMARY, translation_toml(PRIMARY, "cy", factors={key: {
+        "invitations": "one question", "family_help": ["a", ""]}}))
+    assert errors == [f"factors.{key}.invitations: must be a list of non-empty texts",
+                      f"factors.{key}.family_help: must be a list of non-empty texts"]
+
+
+def test_an_unknown_factor_or_factor_text_is_an_error():
+    key = PRIMARY.factors[0].key
+    errors = _errors(PRIMARY, translation_toml(PRIMARY, "cy", factors={
+        "grit": {"strength": "x"}, key: {"strenght": "x"}}))
+    assert errors == [f"factors.{key}.strenght: unknown text (check the spelling)",
+                      "factors.grit: the questionnaire has no such factor"]
+
+
+def test_the_voice_question_is_required_when_the_questionnaire_asks_one():
+    assert PRIMARY.voice_question
+    errors = _errors(PRIMARY, translation_toml(PRIMARY, "cy", voice_question=None))
+    assert errors == ["voice_question: missing"]
+    errors = _errors(PRIMARY, translation_toml(PRIMARY, "cy", voice_question=""))
+    assert errors == ["voice_question: must be non-empty text"]
+
+
+def test_a_questionnaire_without_factor_texts_needs_none():
+    import dataclasses
+
+    bare = dataclasses.replace(PRIMARY, voice_question="", factors=tuple(
+        dataclasses.replace(f, strength="", invitations=(), family_strength="", family_focus="",
+                            family_help=()) for f in PRIMARY.factors))
+    tr = parse_translation(tomllib.loads(translation_toml(bare, "cy")), bare)
+    assert tr.factors == {} and tr.voice_question == ""
+    assert localised(bare, tr).factors == bare.factors
+    errors = _errors(bare, translation_toml(PRIMARY, "cy"))
+    assert errors[0] == "voice_question: the questionnaire asks no voice question"
+    assert f"factors.{PRIMARY.factors[0].key}: the questionnaire has no texts for this factor" in errors
+    assert len(errors) == 1 + len(PRIMARY.factors)
+
+
 def test_a_missing_easy_wording_is_an_error():
     with_easy = next(s.id for s in SECONDARY.statements if s.easy)
     errors = _errors(SECONDARY, translation_toml(SECONDARY, "cy", easy={with_easy: None}))
@@ -120,6 +188,20 @@ def test_check_questionnaire_reports_translations(runner, tmp_path):
         result = runner.invoke(args=["check-questionnaire", str(target)])
         assert result.exit_code == 1
         assert f"statements.{PRIMARY.statements[3].id}: missing" in result.output
+
+
+@pytest.mark.parametrize("instrument", ["pass9-primary", "pass9-secondary"])
+@pytest.mark.parametrize("language", ["cy", "ur", "ar"])
+def test_the_shipped_welsh_urdu_and_arabic_carry_the_pupil_and_family_texts(instrument, language):
+    q = PRIMARY if instrument == "pass9-primary" else SECONDARY
+    tr = load_translation(ROOT / "questionnaires" / "translations" / f"{instrument}.{language}.toml", q)
+    assert tr.voice_question and list(tr.factors) == [f.key for f in q.factors]
+    texts = [t for f in tr.factors.values() for t in (f.strength, f.family_strength, f.family_focus,
+                                                     *f.invitations, *f.family_help)]
+    english = {t for f in q.factors for t in (f.strength, f.family_strength, f.family_focus,
+                                              *f.invitations, *f.family_help)}
+    assert not english & set(texts)  # translated, not copied
+    assert "draft" in tr.status and tr.is_draft
 
 
 def test_the_shipped_translations_are_complete():

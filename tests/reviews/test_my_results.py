@@ -3,7 +3,9 @@ never a band name or a score; the pupil's hopes saved for the tutor."""
 
 from __future__ import annotations
 
+import html
 import re
+import shutil
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -11,8 +13,10 @@ import sqlalchemy as sa
 from survey_app.db import db
 from survey_app.models.base import utcnow
 from survey_app.models.reviews import PupilHope
+from survey_app.questionnaires.translations import load_translation
 from tests.conftest import csrf_from, sign_in_pupil
 from tests.reviews.support import finish_with_levels, share_results
+from tests.translation_fixtures import ROOT, questionnaire_dir
 
 HIGH = {"perceived_learning_capability": 4, "attitudes_to_teachers": 4}
 LOW = {"preparedness_for_learning": 1, "attitudes_to_attendance": 1}
@@ -69,6 +73,41 @@ def test_results_lead_with_strengths_and_show_no_band_or_score(client, world):
     db.session.commit()
     assert client.get("/results").location.endswith("/")
     assert _sign_in_finished(client, world.code_of(0)).status_code == 400
+
+
+def test_results_speak_the_pupils_language_with_its_lang_and_dir(app, client, world, tmp_path):
+    directory = questionnaire_dir(tmp_path, world.q, {"pl": "draft"})
+    for code in ("cy", "ur"):  # the shipped Welsh and Urdu
+        shutil.copy(ROOT / "questionnaires" / "translations" / f"{world.q.key}.{code}.toml",
+                    directory / "translations")
+    app.config["QUESTIONNAIRE_DIR"] = str(directory)
+    world.round.languages, world.round.allow_draft_languages = ["cy", "ur", "pl"], True
+    db.session.commit()
+    welsh = load_translation(directory / "translations" / f"{world.q.key}.cy.toml", world.q)
+    share_results(world.round)
+    finish_with_levels(world, world.round, world.pupils[0], {**HIGH, **LOW})
+    client.get("/?lang=cy")
+    assert _sign_in_finished(client, world.code_of(0)).location.endswith("/results")
+    page = html.unescape(client.get("/results").text)
+    assert '<html lang="cy" dir="ltr">' in page
+    strength = welsh.factors["perceived_learning_capability"].strength
+    question = welsh.factors["preparedness_for_learning"].invitations[0]
+    english = {f.key: f for f in world.q.factors}["perceived_learning_capability"].strength
+    assert f"<span>{strength}</span>" in page  # in the page's own language: no lang of its own
+    assert f'data-speak="{strength}" data-speak-lang="cy"' in page
+    assert f"<span>{question}</span>" in page and english not in page
+    # Right to left (the page's own words on "My results" are not in the catalogs yet).
+    page = html.unescape(client.get("/results?lang=ur").text)
+    assert '<html lang="ur" dir="rtl">' in page
+    urdu = load_translation(directory / "translations" / f"{world.q.key}.ur.toml", world.q)
+    assert f"<span>{urdu.factors['perceived_learning_capability'].strength}</span>" in page
+    # A language without page words: English page, the pupil's texts marked with their own lang.
+    page = html.unescape(client.get("/results?lang=pl").text)
+    assert '<html lang="en-GB" dir="ltr">' in page
+    assert f'<span lang="pl" dir="ltr">pl: {english}</span>' in page
+    # Back in English.
+    page = html.unescape(client.get("/results?lang=en").text)
+    assert f"<span>{english}</span>" in page and strength not in page
 
 
 def test_results_after_finishing_and_hopes_saved_for_the_tutor(client, world):
