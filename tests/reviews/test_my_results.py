@@ -76,12 +76,12 @@ def test_results_lead_with_strengths_and_show_no_band_or_score(client, world):
 
 
 def test_results_speak_the_pupils_language_with_its_lang_and_dir(app, client, world, tmp_path):
-    directory = questionnaire_dir(tmp_path, world.q, {"pl": "draft"})
+    directory = questionnaire_dir(tmp_path, world.q, {"de": "draft"})
     for code in ("cy", "ur"):  # the shipped Welsh and Urdu
         shutil.copy(ROOT / "questionnaires" / "translations" / f"{world.q.key}.{code}.toml",
                     directory / "translations")
     app.config["QUESTIONNAIRE_DIR"] = str(directory)
-    world.round.languages, world.round.allow_draft_languages = ["cy", "ur", "pl"], True
+    world.round.languages, world.round.allow_draft_languages = ["cy", "ur", "de"], True
     db.session.commit()
     welsh = load_translation(directory / "translations" / f"{world.q.key}.cy.toml", world.q)
     share_results(world.round)
@@ -102,9 +102,9 @@ def test_results_speak_the_pupils_language_with_its_lang_and_dir(app, client, wo
     urdu = load_translation(directory / "translations" / f"{world.q.key}.ur.toml", world.q)
     assert f"<span>{urdu.factors['perceived_learning_capability'].strength}</span>" in page
     # A language without page words: English page, the pupil's texts marked with their own lang.
-    page = html.unescape(client.get("/results?lang=pl").text)
+    page = html.unescape(client.get("/results?lang=de").text)
     assert '<html lang="en-GB" dir="ltr">' in page
-    assert f'<span lang="pl" dir="ltr">pl: {english}</span>' in page
+    assert f'<span lang="de" dir="ltr">de: {english}</span>' in page
     # Back in English.
     page = html.unescape(client.get("/results?lang=en").text)
     assert f"<span>{english}</span>" in page and strength not in page
