@@ -119,7 +119,8 @@ def register_error_handlers(app: Flask) -> None:
         # integer, past SQLite's 64 bits, a date past year 9999): bad input, not a fault of ours.
         log.warning("value out of range: %s", getattr(exc, "orig", exc))
         db.session.rollback()
-        return error_response(400, "A number or date in what was sent is too large to use. Nothing was changed.")
+        return error_response(400, _l("A number or date in what was sent is too large to use. "
+                                       "Nothing was changed."))
 
     @app.errorhandler(InternalServerError)
     def _internal(exc):

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import current_app, flash, g, request, session
+from flask import current_app, flash, g, has_request_context, request, session
 from flask_babel import gettext
 from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import db
 from ..models import AccessCode, Response, SurveyRound
@@ -93,7 +94,23 @@ def valid_code(code: str) -> bool:
 def select_locale() -> str:
     """Flask-Babel's locale: the pupil page's language; staff pages are in English."""
     language = g.get("pupil_language")
+    if language is None and has_request_context() and request.blueprint == "pupil":
+        language = _language_for_early_error()
     return language.locale if language is not None else SOURCE_LANGUAGE
+
+
+def _language_for_early_error() -> PupilLanguage | None:
+    """The language of an error page for a pupil page refused before the pupil blueprint's
+    own before_request ran (Flask-WTF's CSRF check, the rate limit on codes): the pupil's
+    chosen language, so the page that says it expired is not in English."""
+    if request.endpoint in SKIP_ENDPOINTS or g.get("pupil_language_tried"):
+        return None  # (the autosave's messages: script_strings.py; a failed prepare: English)
+    try:
+        prepare()
+    except SQLAlchemyError:  # the database is what failed: the error page in English
+        db.session.rollback()
+        return None
+    return g.get("pupil_language")
 
 
 def current() -> PupilLanguage:
@@ -137,6 +154,7 @@ def prepare() -> None:
     """
     if request.endpoint in SKIP_ENDPOINTS:
         return
+    g.pupil_language_tried = True
     data = state.current()
     survey_round = _signed_in_round(data)
     translations: dict[str, Translation] = {}

@@ -195,7 +195,7 @@ def _save_page(response, q, form, view):
     nav = request.form.get("nav", "next")
     asked = request.form.get("lang")
     if nav not in NAV_CHOICES or (asked is not None and not language.valid_code(asked)):
-        abort(400, "That button is not part of this survey.")
+        abort(400, _("That button is not part of this survey."))
     given = parse_posted_answers(q, form, request.form, sequence_now(utcnow()))
     if given:
         try:
@@ -231,7 +231,7 @@ def switch_mode():
     response, q = loaded
     form = ModeForm()
     if not form.validate_on_submit():
-        abort(400, "That way of showing the survey is not available.")
+        abort(400, _("That way of showing the survey is not available."))
     try:
         at = max(1, min(int(form.at.data), len(q.statements)))
     except (TypeError, ValueError):

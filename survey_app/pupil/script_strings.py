@@ -1,7 +1,10 @@
-"""The words survey.js shows (the saving status), translated for the pupil's page.
+"""The words survey.js shows (the saving status, and the autosave's refusals), and the
+service worker's page for a form sent offline, translated for the pupil's page.
 
-The script looks each message up by its English text, with any number in it written as
-{n}; a message missing here is shown in English.
+The scripts look each message up by its English text, with any number in it written as
+{n}; a message missing here is shown in English. The autosave answers in English (it
+works out no language: pupil/language.py), so every message it can send is here too.
+The service worker reads these from the survey page it keeps (survey-sw.js).
 """
 
 from __future__ import annotations
@@ -27,6 +30,36 @@ MESSAGES = {
            "button again."),
     "Your last answers are not sent yet. Please wait for the connection before you leave.":
         _l("Your last answers are not sent yet. Please wait for the connection before you leave."),
+    # The autosave's refusals (pupil/answers.py, pupil/routes.py, errors.py), shown by survey.js.
+    "No answers were sent.": _l("No answers were sent."),
+    "Too many answers in one save.": _l("Too many answers in one save."),
+    "Each answer needs a statement and a value.": _l("Each answer needs a statement and a value."),
+    "That statement is not part of this survey.": _l("That statement is not part of this survey."),
+    "That answer is not one of the choices.": _l("That answer is not one of the choices."),
+    "The answer's order number is not valid.": _l("The answer's order number is not valid."),
+    "You have already finished this survey, so answers cannot change.":
+        _l("You have already finished this survey, so answers cannot change."),
+    "This survey has closed. The answers you gave before it closed are kept.":
+        _l("This survey has closed. The answers you gave before it closed are kept."),
+    "You have been signed out. Sign in again with your code: the answers on this screen will be sent then.":
+        _l("You have been signed out. Sign in again with your code: the answers on this screen will be "
+           "sent then."),
+    "Too much was sent at once. Nothing was saved.": _l("Too much was sent at once. Nothing was saved."),
+    "The answers could not be read. Nothing was saved.": _l("The answers could not be read. Nothing was saved."),
+    "These answers belong to a different sign-in, so they were not saved.":
+        _l("These answers belong to a different sign-in, so they were not saved."),
+    "This page had expired or was opened from somewhere else, so nothing was changed. Please go back, "
+    "reload the page and try again.": _l("This page had expired or was opened from somewhere else, so "
+                                         "nothing was changed. Please go back, reload the page and try again."),
+    # The service worker's page for a form sent offline (survey-sw.js).
+    "No connection": _l("No connection"),
+    "No connection just now": _l("No connection just now"),
+    "This computer cannot reach the survey at the moment, so that was not sent.":
+        _l("This computer cannot reach the survey at the moment, so that was not sent."),
+    "Your answers are kept on this computer. When the connection is back, go back and press the button "
+    "again.": _l("Your answers are kept on this computer. When the connection is back, go back and press "
+                 "the button again."),
+    "Back to the survey": _l("Back to the survey"),
 }
 
 

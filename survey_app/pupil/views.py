@@ -151,7 +151,7 @@ def parse_posted_answers(
 
     known = {field_name(i) for i in range(len(q.statements))} | {"csrf_token", "nav", "lang"}
     if any(key not in known for key in posted):
-        abort(400, "That statement is not part of this survey. Nothing was saved.")
+        abort(400, _("That statement is not part of this survey. Nothing was saved."))
     given = []
     for index, statement in enumerate(q.statements):
         field = form[field_name(index)]

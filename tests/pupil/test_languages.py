@@ -5,6 +5,7 @@ answers kept on a switch, drafts refused where the round does not allow them, an
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from survey_app.db import db
 from survey_app.models import Answer, Response
 from tests.conftest import World, csrf_from, sign_in_pupil
+from tests.pupil.test_signing_and_offline import _media
 from tests.translation_fixtures import questionnaire_dir
 
 
@@ -121,3 +123,41 @@ def test_an_unknown_language_is_refused_and_changes_nothing(client, world):
     page = client.get("/?lang=zz")
     assert page.status_code == 200 and "not available in that language yet" in page.text
     assert html_tag(page.text) == '<html lang="en-GB" dir="ltr">'
+
+
+def _survey_strings(page: str) -> dict:
+    found = re.search(r'<script type="application/json" id="survey-strings">(.*?)</script>', page, re.S)
+    return json.loads(found.group(1))
+
+
+def test_signing_and_the_scripts_words_are_welsh_on_a_welsh_page(app, client, world, tmp_path):
+    # Words once written into the templates and scripts in English (issue 19): the signing
+    # choice and the "Watch in BSL" block, the autosave's refusals that survey.js shows, and
+    # the service worker's page for a form sent offline (read from the kept survey page).
+    _media(app, world, tmp_path)
+    start = client.get("/?lang=cy")
+    assert "Dangos arwyddo bob tro" in start.text and "Always show signing" not in start.text
+    survey = sign_in_pupil(client, world.code_of(0)).text
+    assert "Gwylio yn BSL" in survey and "Watch in" not in survey and "Watch again" not in survey
+    assert "Iaith Arwyddion Prydain (BSL): datganiad 1" in survey
+    strings = _survey_strings(survey)
+    assert strings["No connection just now"] == "Does dim cysylltiad ar hyn o bryd"
+    sw = client.get("/survey-sw.js")
+    offline_words = re.findall(r'\bt\("([^"]+)"\)', sw.text)
+    sw.close()
+    assert len(offline_words) == 5
+    assert all(strings.get(english, english) != english for english in offline_words), offline_words
+    # The autosave answers in English; survey.js shows each refusal in the page's language.
+    refused = client.post("/survey/api/answers", json={"response": -1, "answers": []},
+                          headers={"X-CSRFToken": csrf_from(survey)})
+    assert refused.status_code == 403
+    assert strings[refused.get_json()["message"]].startswith("Mae'r atebion hyn yn perthyn")
+
+
+def test_a_page_refused_before_the_pupil_pages_own_checks_keeps_the_language(client, world):
+    client.get("/?lang=cy")
+    expired = client.post("/", data={"code": world.code_of(0)})  # no CSRF token: refused first
+    assert expired.status_code == 400
+    assert html_tag(expired.text) == '<html lang="cy" dir="ltr">'
+    assert "Roedd y dudalen hon wedi dod i ben" in html.unescape(expired.text)
+    assert "Pupil attitude survey" not in expired.text

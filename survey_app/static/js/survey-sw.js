@@ -112,17 +112,52 @@ function refresh(path, resp) {
   });
 }
 
-var OFFLINE_PAGE = '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">' +
-  '<meta name="viewport" content="width=device-width, initial-scale=1"><title>No connection</title>' +
-  '<link rel="stylesheet" href="/static/css/app.css"></head><body><main class="wrap" id="main">' +
-  '<section class="panel narrow"><h1>No connection just now</h1>' +
-  '<p class="lead">This computer cannot reach the survey at the moment, so that was not sent.</p>' +
-  '<p>Your answers are kept on this computer. When the connection is back, go back and press the button again.</p>' +
-  '<p><a class="button" href="/survey">Back to the survey</a></p></section></main></body></html>';
+// The page for a form sent offline, in the pupil's language: the kept survey page holds
+// its words (the "survey-strings" that survey.js reads, from pupil/script_strings.py,
+// looked up by the English text) and its lang and dir. Without a kept page: English.
+function wordsOf(html) {
+  var words = { lang: "en-GB", dir: "ltr", strings: {} };
+  var tag = /<html lang="([^"]+)" dir="(ltr|rtl)"/.exec(html);
+  if (tag) { words.lang = tag[1]; words.dir = tag[2]; }
+  var json = /<script type="application\/json" id="survey-strings">([\s\S]*?)<\/script>/.exec(html);
+  try { words.strings = json ? JSON.parse(json[1]) || {} : {}; } catch (e) { words.strings = {}; }
+  return words;
+}
 
-function offlinePage() {
-  return new Response(OFFLINE_PAGE, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8",
+function keptWords() {
+  return currentCache().then(function (kept) {
+    if (!kept) { return null; }
+    return keptScreen(kept.cache, "/survey/p/1").then(function (hit) {
+      return hit || keptScreen(kept.cache, "/survey/s/1");
+    });
+  }).then(function (hit) { return hit ? hit.text().then(wordsOf) : null; })["catch"](function () { return null; });
+}
+
+function escaped(text) {
+  return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+function offlinePage(words) {
+  words = words || wordsOf("");
+  function t(english) {
+    var found = Object.prototype.hasOwnProperty.call(words.strings, english) ? words.strings[english] : null;
+    return escaped(typeof found === "string" ? found : english);
+  }
+  var page = '<!doctype html><html lang="' + escaped(words.lang) + '" dir="' + words.dir + '"><head><meta charset="utf-8">' +
+    '<meta name="viewport" content="width=device-width, initial-scale=1"><title>' + t("No connection") + '</title>' +
+    '<link rel="stylesheet" href="/static/css/app.css">' +
+    (words.lang === "en-GB" ? "" : '<link rel="stylesheet" href="/static/css/languages.css">') +
+    '</head><body><main class="wrap" id="main">' +
+    '<section class="panel narrow"><h1>' + t("No connection just now") + '</h1>' +
+    '<p class="lead">' + t("This computer cannot reach the survey at the moment, so that was not sent.") + '</p>' +
+    '<p>' + t("Your answers are kept on this computer. When the connection is back, go back and press the button again.") +
+    '</p><p><a class="button" href="/survey">' + t("Back to the survey") + '</a></p></section></main></body></html>';
+  return new Response(page, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8",
     "Cache-Control": "no-store" } });
+}
+
+function offlinePageInKeptWords() {
+  return keptWords().then(offlinePage);
 }
 
 function isSurveyPage(url) {
@@ -132,7 +167,9 @@ function isSurveyPage(url) {
 // Signing out (the button, or the idle timer) with no network: the server still thinks
 // the pupil is in, but nothing of theirs stays here for the next person.
 function signOut(request) {
-  return fetch(request)["catch"](function () { return forget(null).then(offlinePage); });
+  return fetch(request)["catch"](function () {
+    return keptWords().then(function (words) { return forget(null).then(function () { return offlinePage(words); }); });
+  });
 }
 
 self.addEventListener("fetch", function (event) {
@@ -145,7 +182,7 @@ self.addEventListener("fetch", function (event) {
   }
   if (request.mode === "navigate" && isSurveyPage(url)) {
     if (request.method !== "GET") {
-      event.respondWith(fetch(request)["catch"](offlinePage));
+      event.respondWith(fetch(request)["catch"](offlinePageInKeptWords));
       return;
     }
     event.respondWith(fetch(request).then(function (resp) {
@@ -158,7 +195,7 @@ self.addEventListener("fetch", function (event) {
           if (!ok) { return forget(null).then(function () { return undefined; }); }
           return stamp(kept.cache, 0).then(function () { return keptScreen(kept.cache, url.pathname); });
         });
-      }).then(function (hit) { return hit || offlinePage(); });
+      }).then(function (hit) { return hit || offlinePageInKeptWords(); });
     }));
   } else if (request.method === "GET" && url.pathname.indexOf("/static/") === 0) {
     event.respondWith(fetch(request)["catch"](function () {
