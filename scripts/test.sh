@@ -14,4 +14,5 @@ fi
 echo "==> ruff"
 .venv/bin/ruff check .
 echo "==> pytest"
-exec .venv/bin/python -m pytest "$@"
+# Two test processes by default (pytest-xdist); a file's tests stay on one process.
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"

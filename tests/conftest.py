@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -40,18 +42,25 @@ def _pg_reachable() -> str | None:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
+def short_tmp_dir(prefix: str) -> Path:
+    """A new private directory directly under /tmp: a Unix socket's path must stay under
+    108 bytes, which pytest's temporary paths (longer still under xdist) can pass."""
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+
+
 @pytest.fixture(scope="session", autouse=True)
-def chart_drawers(tmp_path_factory):
+def chart_drawers():
     """Chart drawers (exports/drawer.py) of this test run live in its own directory, and
     are stopped at the end (a drawer would otherwise wait out its idle time)."""
     from survey_app.cohort.exports import drawer
 
-    base = tmp_path_factory.mktemp("drawers")
+    base = short_tmp_dir("drawers-")
     previous = os.environ.get("CHART_DRAWER_DIR")
     os.environ["CHART_DRAWER_DIR"] = str(base)
     yield base
     for directory in base.iterdir():
         drawer.stop(directory)
+    shutil.rmtree(base, ignore_errors=True)
     if previous is None:
         os.environ.pop("CHART_DRAWER_DIR", None)
     else:

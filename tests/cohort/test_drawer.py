@@ -4,6 +4,7 @@ by the web workers for the images a user waits for, replaced when it dies, gone 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import threading
 import time
@@ -12,7 +13,7 @@ import pytest
 
 from survey_app.cohort.exports import drawer, images, isolated
 from tests.cohort_sample import sample_report
-from tests.conftest import need_chart_browser
+from tests.conftest import need_chart_browser, short_tmp_dir
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +23,15 @@ def report():
 
 
 @pytest.fixture
-def own_drawer(tmp_path, monkeypatch):
-    """A drawer directory of this test alone (stopped afterwards)."""
-    monkeypatch.setenv("CHART_DRAWER_DIR", str(tmp_path))
-    yield tmp_path
-    for directory in tmp_path.iterdir():
+def own_drawer(monkeypatch):
+    """A drawer directory of this test alone (stopped and removed afterwards)."""
+    base = short_tmp_dir("drawer-")
+    monkeypatch.setenv("CHART_DRAWER_DIR", str(base))
+    yield base
+    for directory in base.iterdir():
         if directory.is_dir():
             drawer.stop(directory)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def drawer_pid() -> int:

@@ -114,6 +114,9 @@ def _try_connect(path: Path) -> socket.socket | None:
     except (FileNotFoundError, ConnectionRefusedError):
         conn.close()
         return None
+    except OSError:  # e.g. a path too long for a Unix socket: said by the caller
+        conn.close()
+        raise
     return conn
 
 
