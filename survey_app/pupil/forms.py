@@ -77,20 +77,25 @@ def answer_form_class(q: Questionnaire) -> type[FlaskForm]:
     return cls
 
 
+_TOO_LONG = _l("Please keep this to 1000 letters or fewer.")
+
+
 class HopesForm(FlaskForm):
     """"My results": what the pupil hopes for and one thing to get better at."""
 
-    hopes = TextAreaField("What I hope for", validators=[Optional(), Length(
-        max=1000, message="Please keep this to 1000 letters or fewer.")], render_kw={"rows": 3, "maxlength": "1000"})
-    better_at = TextAreaField("One thing I want to get better at", validators=[Optional(), Length(
-        max=1000, message="Please keep this to 1000 letters or fewer.")], render_kw={"rows": 2, "maxlength": "1000"})
-    submit = SubmitField("Save for my tutor")
+    hopes = TextAreaField(_l("What I hope for"), validators=[Optional(), Length(max=1000, message=_TOO_LONG)],
+                          render_kw={"rows": 3, "maxlength": "1000"})
+    better_at = TextAreaField(_l("One thing I want to get better at"),
+                              validators=[Optional(), Length(max=1000, message=_TOO_LONG)],
+                              render_kw={"rows": 2, "maxlength": "1000"})
+    submit = SubmitField(_l("Save for my tutor"))
 
     def validate(self, extra_validators=None) -> bool:
         # (Optional() ends a field's own checks when it is empty, so the pair is checked here.)
         if not super().validate(extra_validators):
             return False
         if not (self.hopes.data or "").strip() and not (self.better_at.data or "").strip():
-            self.hopes.errors = [*self.hopes.errors, "Write something in at least one of the boxes, then press Save."]
+            self.hopes.errors = [*self.hopes.errors,
+                                 _l("Write something in at least one of the boxes, then press Save.")]
             return False
         return True

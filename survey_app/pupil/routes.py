@@ -374,7 +374,7 @@ def results():
     if form.validate_on_submit():
         save_hope(db.session, found.response, form.hopes.data or "", form.better_at.data or "", utcnow())
         db.session.commit()
-        flash("Saved. Your tutor will read what you wrote.", "success")
+        flash(_("Saved. Your tutor will read what you wrote."), "success")
         return redirect(url_for("pupil.results") + "#hopes-title")
     if request.method == "GET" and found.hope is not None:
         form.hopes.data, form.better_at.data = found.hope.hopes, found.hope.better_at
