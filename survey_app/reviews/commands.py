@@ -1,5 +1,5 @@
-"""`review-pack --group G --kind sheet|family --out FILE.pdf` and `family-letter --round
-ROUND --out FILE.pdf` (registered by survey_app.cli)."""
+"""`review-pack --group G --kind sheet|family [--lang CODE] --out FILE.pdf` and
+`family-letter --round ROUND --out FILE.pdf` (registered by survey_app.cli)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from sqlalchemy import select
 from ..db import db
 from ..models import Group
 from ..models.base import utcnow
+from ..questionnaires.translations import SOURCE_LANGUAGE
 from ..rounds.commands import round_from_option
 from .letters import letters_for, letters_pdf
-from .pdf import family_pdf, sheets_pdf
+from .pdf import family_pdf, pdf_can_draw, sheets_pdf
 from .queries import group_pupils
-from .sheets import conversation_sheet, family_summary
+from .sheets import conversation_sheet, family_summary_or_english
 
 
 def _group(text: str) -> Group:
@@ -39,9 +40,17 @@ def _progress(done: int, total: int, _name: str) -> None:
 @click.option("--group", "group_ident", required=True, help="The group's id or exact name.")
 @click.option("--kind", type=click.Choice(["sheet", "family"]), required=True,
               help="Conversation sheets for the tutor, or family summaries.")
+@click.option("--lang", "lang", default=SOURCE_LANGUAGE, show_default=True,
+              help="Family summaries in this language where each pupil's latest round offers it "
+                   "(else English); a language in the Latin script.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The PDF to write.")
-def review_pack(group_ident: str, kind: str, out: Path) -> None:
+def review_pack(group_ident: str, kind: str, lang: str, out: Path) -> None:
     """Write one PDF of every pupil's conversation sheet or family summary in a group."""
+    if lang != SOURCE_LANGUAGE and kind != "family":
+        raise click.ClickException("--lang is for family summaries (--kind family).")
+    if not pdf_can_draw(lang):
+        raise click.ClickException(f"The PDF cannot draw the script of '{lang}'; print each pupil's "
+                                   "family summary page from the browser instead.")
     group = _group(group_ident)
     pupils = group_pupils(db.session, group, None)
     now = utcnow()
@@ -51,8 +60,13 @@ def review_pack(group_ident: str, kind: str, out: Path) -> None:
         data = sheets_pdf([conversation_sheet(db.session, p, now, None, threshold) for p in pupils],
                           title=f"Conversation sheets: {group.name}", progress=_progress)
     else:
-        data = family_pdf([family_summary(db.session, p, now) for p in pupils],
-                          title=f"Family summaries: {group.name}", progress=_progress)
+        directory = current_app.config["QUESTIONNAIRE_DIR"]
+        summaries = [family_summary_or_english(db.session, p, now, lang, directory) for p in pupils]
+        data = family_pdf(summaries, title=f"Family summaries: {group.name}", progress=_progress)
+        if lang != SOURCE_LANGUAGE:
+            english = sum(1 for s in summaries if s.language != lang)
+            click.echo(f"{len(summaries) - english} in {lang}, {english} in English "
+                       "(their latest round does not offer it)", err=True)
     db.session.commit()  # (round statistics computed for reliable change are kept)
     out.write_bytes(data)
     click.echo(f"Wrote {out} ({len(pupils)} pupils, {len(data)} bytes)")

@@ -3,6 +3,10 @@
 
 Each pupil starts a new page; a batch is one file. `progress(done, total, name)` is
 called after each pupil, so the command line can show how far it has gone.
+
+A family summary in another language is drawn only in a script DejaVu holds and fpdf2 can
+draw letter by letter (Latin): Arabic, Urdu, Bengali and Gurmukhi need text shaping, which
+is not installed here, so those are refused (`pdf_can_draw`) and printed from the browser.
 """
 
 from __future__ import annotations
@@ -10,15 +14,42 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from ..questionnaires.translations import SOURCE_LANGUAGE
 from ..rounds.slips import DEJAVU_DIR
+from .family_words import family_words, in_language, page_language
 from .sheets import ConversationSheet, FamilySummary
 from .wording import AREA_WORDS, OUTCOME_WORDS, attendance_words, change_words, result_words
 
 Progress = Callable[[int, int, str], None]
 MARGIN = 15.0
+# Scripts fpdf2 draws here with DejaVu letter by letter (uharfbuzz, for shaping, is not installed).
+PDF_SCRIPTS = {"Latn"}
+
+
+def _fonts_present(font_dir: Path | None) -> bool:
+    return font_dir is not None and all((font_dir / f).is_file() for f in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"))
+
+
+def pdf_can_draw(code: str, font_dir: Path | None = DEJAVU_DIR) -> bool:
+    """Return True when a family summary in `code` can be drawn as a PDF: English always;
+    another language when DejaVu is installed and the language is written in a script of
+    PDF_SCRIPTS (its code's script subtag, else its usual script in the Unicode CLDR)."""
+    if code == SOURCE_LANGUAGE:
+        return True
+    if not _fonts_present(font_dir):
+        return False  # (Helvetica holds Latin-1 only: no ŵ, no ł)
+    try:
+        locale = Locale.parse(code, sep="-")
+    except (UnknownLocaleError, ValueError, TypeError):
+        return False
+    script = locale.script or next((part for part in get_global("likely_subtags").get(
+        locale.language, "").split("_")[1:] if len(part) == 4), None)
+    return script in PDF_SCRIPTS
 
 
 def _quiet(_done: int, _total: int, _name: str) -> None:
@@ -144,31 +175,35 @@ def sheets_pdf(sheets: Sequence[ConversationSheet], title: str = "Conversation s
 
 
 def _draw_family(doc: _Doc, s: FamilySummary) -> None:
-    name = s.pupil.first_name
+    words = family_words(s)
     doc.page()
-    doc.heading(f"{name} at {s.school_name}", 16)
-    doc.para(f"This page is for {name}\u2019s parents and carers. It comes from a short survey {name} answered "
-             "about how they feel about school and learning, and from talking with their tutor.")
-    doc.heading(f"What {name} feels good about at school")
-    doc.bullets(s.good_about or [f"Ask {name} what has gone well this term: we would like to hear it too."])
-    doc.heading(f"What {name} is working on")
-    doc.bullets(s.working_on or [f"{name} and their tutor will choose this together."])
+    doc.heading(words.title, 16)
+    doc.para(words.intro)
+    doc.heading(words.good_heading)
+    doc.bullets(s.good_about or [words.good_none])
+    doc.heading(words.working_heading)
+    doc.bullets(s.working_on or [words.working_none])
     if s.targets:
-        doc.heading("The targets we agreed")
+        doc.heading(words.targets_heading)
         doc.bullets([t.words for t in s.targets])
     if s.help_at_home:
-        doc.heading("How you can help at home")
+        doc.heading(words.help_heading)
         doc.bullets(s.help_at_home)
-    doc.heading("Who to contact")
-    doc.para(s.contact)
+    doc.heading(words.contact_heading)
+    doc.para(words.contact)
 
 
 def family_pdf(summaries: Sequence[FamilySummary], title: str = "Family summaries",
                progress: Progress = _quiet) -> bytes:
-    """Return one PDF of the family summaries, one page per pupil."""
+    """Return one PDF of the family summaries, one page per pupil, each in its own language
+    (its words through the catalogs). Refuses (ValueError) a summary in a language
+    `pdf_can_draw` refuses."""
+    if unusable := sorted({s.language for s in summaries if not pdf_can_draw(s.language)}):
+        raise ValueError(f"a PDF cannot draw the script of {', '.join(unusable)}")
     doc = _Doc(title)
     for i, summary in enumerate(summaries, start=1):
-        _draw_family(doc, summary)
+        with in_language(page_language(summary)):
+            _draw_family(doc, summary)
         progress(i, len(summaries), summary.pupil.display_name)
     if not summaries:
         doc.page()
