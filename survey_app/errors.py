@@ -69,8 +69,11 @@ def error_response(status: int, message: str | None = None):
         # Staff pages keep their header and navigation; a server or database fault gets the
         # plain page, which needs nothing from the database to render.
         staff_look = request.path.startswith("/staff") and status < 500
+        # An address no page has, from a pupil who chose a language: the page in it.
+        language = g.get("pupil_language") if request.blueprint is None and not staff_look else None
+        direction = {"page_lang": language.page, "page_dir": language.page_direction} if language else {}
         resp = render_template("errors/error.html", title=title, message=text, status=status,
-                               staff_look=staff_look)
+                               staff_look=staff_look, **direction)
         from flask import make_response
 
         resp = make_response(resp)

@@ -94,9 +94,15 @@ def valid_code(code: str) -> bool:
 def select_locale() -> str:
     """Flask-Babel's locale: the pupil page's language; staff pages are in English."""
     language = g.get("pupil_language")
-    if language is None and has_request_context() and request.blueprint == "pupil":
+    if language is None and has_request_context() and _pupil_side(request):
         language = _language_for_early_error()
     return language.locale if language is not None else SOURCE_LANGUAGE
+
+
+def _pupil_side(req) -> bool:
+    """A pupil page, or an address no page has (its "not found" page is the pupil's,
+    outside the staff pages)."""
+    return req.blueprint == "pupil" or (req.url_rule is None and not req.path.startswith("/staff"))
 
 
 def _language_for_early_error() -> PupilLanguage | None:

@@ -4,10 +4,10 @@ with the translations we ship (questionnaires/translations/) and the real catalo
 A pupil starts at `/?lang=CODE` and walks the survey as in test_accessibility.py's tour:
 start, a wrong code, "Is this you?", "not me", the survey page with two answers saved, its
 "offline" line, one statement at a time, the check page, signed out after "Finish for now",
-signed in again and finished (thanks), and "My results" once the round shares them. (The
-404 page, outside the pupil pages' blueprint, is in English: test_accessibility.py.) Every element is found by id,
-name or form action, and every word looked for comes from the catalog or the translation
-file at run time, so nothing here depends on English labels.
+signed in again and finished (thanks), "My results" once the round shares them, and the
+"not found" page of an address no page has. Every element is found by id, name or form
+action, and every word looked for comes from the catalog or the translation file at run
+time, so nothing here depends on English labels.
 
 With SCREENSHOT_DIR set, each page is saved there as CODE-NAME-VIEWPORT.png.
 """
@@ -39,7 +39,7 @@ OFFLINE = ("Not sent yet: waiting for the connection. {n} answer is kept on this
 LEVELS = {"perceived_learning_capability": 4, "preparedness_for_learning": 1}
 PAGES = [
     "start", "start-bad-code", "confirm", "start-not-me", "survey-page", "survey-offline",
-    "survey-single", "check", "signed-out", "thanks", "my-results",
+    "survey-single", "check", "signed-out", "thanks", "my-results", "not-found",
 ]
 
 
@@ -165,6 +165,10 @@ def test_every_pupil_page_in_the_language_has_no_axe_violations(app, new_context
     strength = texts["factors"]["perceived_learning_capability"]["strength"]
     expect(page.locator(".results-list li", has_text=strength)).to_be_visible()
     check("my-results", "Thank you! Here is what you told us")
+
+    response = page.goto("/no-such-page")
+    assert response is not None and response.status == 404
+    check("not-found", "Page not found")
 
     assert seen == PAGES
     assert not problems, "axe found accessibility violations:\n\n" + "\n\n".join(problems)

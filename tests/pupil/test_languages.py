@@ -161,3 +161,14 @@ def test_a_page_refused_before_the_pupil_pages_own_checks_keeps_the_language(cli
     assert html_tag(expired.text) == '<html lang="cy" dir="ltr">'
     assert "Roedd y dudalen hon wedi dod i ben" in html.unescape(expired.text)
     assert "Pupil attitude survey" not in expired.text
+
+
+def test_an_address_no_page_has_is_not_found_in_the_pupils_language(client, world):
+    client.get("/?lang=ur")
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404
+    assert html_tag(missing.text) == '<html lang="ur" dir="rtl">'
+    assert "Page not found" not in missing.text
+    staff_missing = client.get("/staff/no-such-page")  # staff pages stay English
+    assert staff_missing.status_code == 404 and "Page not found" in staff_missing.text
+    assert html_tag(staff_missing.text) == '<html lang="en-GB" dir="ltr">'
