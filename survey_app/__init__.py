@@ -73,10 +73,12 @@ def create_app(config: dict | None = None) -> Flask:
                       data_bp, profiles_bp, flags_bp, cohort_bp, jobs_bp, tracking_bp, reviews_bp,
                       instruments_bp):
         app.register_blueprint(blueprint)
+    from .authority import admin_bp as authority_admin_bp
     from .authority import bp as authority_bp
     from .db import init_reports
 
     app.register_blueprint(authority_bp)
+    app.register_blueprint(authority_admin_bp)
     init_reports(app)
     if app.config.get("BENCHMARK_ENDPOINTS"):
         from .health import bench_bp

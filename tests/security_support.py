@@ -232,6 +232,9 @@ def add_flag_and_note(world) -> None:
 
     add_intervention(world)
     db.session.commit()
+    from tests.authority.support import add_authority  # so the authority set-up pages have an id
+
+    add_authority(world)
 
 
 def in_scope_values(world) -> dict:
@@ -242,7 +245,7 @@ def in_scope_values(world) -> dict:
         "entry_id": world.entry.id, "token": "x" * 20, "log_id": 1, "kind": "p", "number": 1,
         "flag_id": world.flag.id, "fmt": "csv", "filename": "css/staff.css", "file_id": 1,
         "day_id": world.review_day.id, "meeting_id": 1, "target_id": 1, "provider_id": 1,
-        "intervention_id": world.intervention_id,
+        "intervention_id": world.intervention_id, "authority_id": world.authority.id,
     }
 
 

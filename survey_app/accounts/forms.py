@@ -31,6 +31,7 @@ def _strip(value):
 
 
 ROLE_CHOICES = [SelectChoice(role, label) for role, label in ROLE_LABELS.items()]
+ROLE_REFUSAL = "Choose teacher, lead or administrator (authority staff are added on the Authorities page)."
 
 
 class StaffCreateForm(FlaskForm):
@@ -39,7 +40,7 @@ class StaffCreateForm(FlaskForm):
                        render_kw={"autocomplete": "off"})
     name = StringField("Name", filters=[_strip], validators=[Optional(), Length(max=200)])
     role = SelectField("Role", choices=ROLE_CHOICES, default="teacher",
-                       invalid_choice_message="Choose teacher, lead or administrator.")
+                       invalid_choice_message=ROLE_REFUSAL)
     place = SelectField("School or partnership", invalid_choice_message="Choose a school or partnership from the list.")
     send_link = BooleanField("Do not set a password: give me a one-time set-password link to pass on")
     password = PasswordField("Initial password",
@@ -78,7 +79,7 @@ class StaffEditForm(FlaskForm):
     name = StringField("Name", filters=[_strip],
                        validators=[DataRequired(message="Give a name."), Length(max=200)])
     role = SelectField("Role", choices=ROLE_CHOICES,
-                       invalid_choice_message="Choose teacher, lead or administrator.")
+                       invalid_choice_message=ROLE_REFUSAL)
     place = SelectField("School or partnership", invalid_choice_message="Choose a school or partnership from the list.")
     active = BooleanField("Account is switched on (may sign in)")
     submit = SubmitField("Save changes")

@@ -94,8 +94,8 @@ def _check_role_and_place(role: str, place: Place) -> None:
     if role == "admin" and place.key:
         raise AdminError("An administrator sees every school: give no school or partnership.", "place")
     if role == "authority" and place.key:
-        raise AdminError("Authority staff see aggregates only: give no school or partnership "
-                         "(add-authority-staff puts them in an authority).", "place")
+        raise AdminError("Authority staff see aggregates only: give no school or partnership (add them to "
+                         "an authority on its page under Authorities, or with add-authority-staff).", "place")
     if role not in ("admin", "authority") and not place.key:
         raise AdminError("A lead or teacher needs a school or a partnership.", "place")
 

@@ -261,3 +261,36 @@ def school_round_moments(session: Session, q: Questionnaire, factor: str, round_
     return {(r[0], r[1]): SchoolMoments(r[1], factor, int(r[2]), float(r[3] or 0), float(r[4] or 0),
                                         protection_of(r[2], r[5]))
             for r in rows if r[2]}
+
+
+# ----- the administrator's pages ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class AuthorityRow:
+    authority: Authority
+    schools: int
+    brokered: int
+    staff: int
+
+
+def authority_rows(session: Session) -> list[AuthorityRow]:
+    """Return every authority by name with its counts of schools, brokered partnerships and staff."""
+    def counts(column, table) -> dict[int, int]:
+        return dict(session.execute(select(column, func.count()).select_from(table).group_by(column)).all())
+
+    schools = counts(authority_schools.c.authority_id, authority_schools)
+    brokered = counts(BrokeredPartnership.authority_id, BrokeredPartnership)
+    staff = counts(authority_staff.c.authority_id, authority_staff)
+    return [AuthorityRow(a, schools.get(a.id, 0), brokered.get(a.id, 0), staff.get(a.id, 0))
+            for a in all_authorities(session)]
+
+
+def staff_of(session: Session, authority: Authority) -> list[StaffUser]:
+    """Return the authority's staff accounts by email."""
+    return list(session.scalars(select(StaffUser).join(authority_staff, authority_staff.c.staff_id == StaffUser.id)
+                                .where(authority_staff.c.authority_id == authority.id).order_by(StaffUser.email)))
+
+
+def all_schools(session: Session) -> list[School]:
+    """Return every school by name (the choices of the administrator's forms)."""
+    return list(session.scalars(select(School).order_by(School.name, School.urn)))

@@ -49,6 +49,7 @@ def arg_values(world, entry_id) -> dict:
         "entry_id": entry_id, "token": "x" * 20, "log_id": 1, "kind": "p", "number": 1,
         "flag_id": world.flag.id, "fmt": "csv", "intervention_id": world.intervention_id,
         "target_id": 1, "day_id": world.review_day.id, "meeting_id": 1,
+        "authority_id": world.authority.id if hasattr(world, "authority") else 1,
     }
 
 
